@@ -1,0 +1,50 @@
+"""Every tunable number of the pipeline, defined once.
+
+Stages take the part of :class:`Config` they need; the CLI only overrides fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+@dataclass(frozen=True)
+class DetectionConfig:
+    # ID photos have large faces: the smallest face searched for is this share of the image's
+    # shorter side, which bounds the MTCNN pyramid (and its cost) on large photos.
+    min_face_ratio: float = 0.2
+    min_face_px: int = 20  # never search below this, whatever the ratio gives
+    # Downscale factor between pyramid levels (MTCNN's customary value).
+    scale_factor: float = 0.709
+    # Per-stage score thresholds of P-Net, R-Net and O-Net.
+    thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
+
+
+@dataclass(frozen=True)
+class CropConfig:
+    """Crop geometry, in units of the inter-eye distance (IED) on the eye-aligned face."""
+
+    eye_size: int = 56
+    mouth_size: int = 72
+    face_size: int = 128
+    eye_side_ied: float = 0.55  # side of the square eye crop
+    mouth_side_ied: float = 1.10  # side of the square mouth crop
+    face_side_ied: float = 2.40  # side of the square face crop
+    face_center_below_eyes_ied: float = 0.55  # face crop centre, below the eye midpoint
+
+
+@dataclass(frozen=True)
+class GeometryConfig:
+    min_face_px: float = 100.0  # the paper's minimum face box side
+    max_roll_deg: float = 8.0  # ICAO: head roll within ±8°
+    min_inter_eye_px: float = 60.0  # ISO/IEC 19794-5 token photo: ≥ 60 px between eye centres
+
+
+@dataclass(frozen=True)
+class Config:
+    detection: DetectionConfig = field(default_factory=DetectionConfig)
+    crops: CropConfig = field(default_factory=CropConfig)
+    geometry: GeometryConfig = field(default_factory=GeometryConfig)
+    max_image_pixels: int = 80_000_000  # refuse larger images before decoding them

@@ -1,0 +1,88 @@
+"""Where model files live, and one way to open them with onnxruntime."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+from functools import cache
+from pathlib import Path
+
+import onnxruntime as ort
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+class ModelFileError(RuntimeError):
+    """A model file is missing or does not match its manifest entry."""
+
+
+def models_dir() -> Path:
+    """The folder holding icaocheck's models.
+
+    A wheel carries them inside the package (``icaocheck/_models``); a source checkout or
+    editable install keeps them in the repository's ``models/``.
+    """
+    packaged = _PACKAGE_DIR / "_models"
+    return packaged if packaged.is_dir() else _PACKAGE_DIR.parent / "models"
+
+
+def dlib_landmarks_path() -> Path:
+    """dlib's 68-point shape predictor, shipped by the ``face-recognition-models`` package.
+
+    The package is located on disk rather than imported because its ``__init__`` needs
+    ``pkg_resources``, which recent setuptools no longer provides.
+    """
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelFileError("package face-recognition-models is not installed; pip install face-recognition-models")
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / "shape_predictor_68_face_landmarks.dat"
+    if not path.is_file():
+        raise ModelFileError(f"expected dlib's 68-point model at {path}, found nothing")
+    return path
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@cache
+def _manifest(directory: Path) -> dict[str, dict]:
+    manifest = directory / "manifest.json"
+    if not manifest.is_file():
+        return {}
+    return json.loads(manifest.read_text())["files"]
+
+
+def model_path(name: str, directory: Path | None = None) -> Path:
+    """Path of model file ``name`` in ``directory`` (default :func:`models_dir`), checked against the manifest.
+
+    Raises :class:`ModelFileError` if the file is missing or its sha256 differs from ``manifest.json``.
+    """
+    directory = directory or models_dir()
+    path = directory / name
+    if not path.is_file():
+        raise ModelFileError(f"model file {path} is missing")
+    expected = _manifest(directory).get(name, {}).get("sha256")
+    if expected is not None and sha256_of(path) != expected:
+        raise ModelFileError(f"model file {path} does not match its sha256 in {directory / 'manifest.json'}")
+    return path
+
+
+def onnx_session(path: Path, threads: int = 1) -> ort.InferenceSession:
+    """An onnxruntime CPU session with deliberate thread settings.
+
+    One intra-op thread by default: icaocheck parallelises across photos with worker
+    processes, and sessions that each spawn a thread pool would fight over the cores.
+    """
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
