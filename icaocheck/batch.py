@@ -1,0 +1,77 @@
+"""Run the pipeline over many inputs: the only place with parallelism.
+
+Each joblib worker process builds one :class:`Pipeline` on its first task and keeps it, so
+models load once per worker. Tasks return plain data (no pixels cross process boundaries
+unless a task returns them on purpose).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+from joblib import Parallel, delayed
+
+from icaocheck.config import Config
+from icaocheck.pipeline import Pipeline
+from icaocheck.types import ImageResult, ImageStatus
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+# This process's pipeline, keyed by what it was built from.
+_worker_pipeline: tuple[tuple[Config, Path | None], Pipeline] | None = None
+
+
+def _pipeline_for(config: Config, models: Path | None) -> Pipeline:
+    global _worker_pipeline
+    key = (config, models)
+    if _worker_pipeline is None or _worker_pipeline[0] != key:
+        _worker_pipeline = (key, Pipeline(config, models, threads=1))
+    return _worker_pipeline[1]
+
+
+def _run(task: Callable[[Pipeline, Item], Result], item: Item, config: Config, models: Path | None) -> Result:
+    return task(_pipeline_for(config, models), item)
+
+
+def map_with_pipeline(
+    task: Callable[[Pipeline, Item], Result],
+    items: Iterable[Item],
+    workers: int = 1,
+    config: Config | None = None,
+    models: Path | None = None,
+) -> Iterator[Result]:
+    """Yield ``task(pipeline, item)`` for each item, in input order, over ``workers`` processes.
+
+    ``task`` must be a module-level function (it is pickled). ``workers`` <= 0 means one per core.
+    Items are streamed: the input is not materialised, so the file list may be huge.
+    """
+    config = config or Config()
+    if workers <= 0:
+        workers = os.cpu_count() or 1
+    if workers == 1:
+        for item in items:
+            yield _run(task, item, config, models)
+        return
+    parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator", batch_size=4, pre_dispatch="8*n_jobs")
+    yield from parallel(delayed(_run)(task, item, config, models) for item in items)
+
+
+def _audit_path(pipeline: Pipeline, path: str) -> ImageResult:
+    try:
+        return pipeline.audit(path)
+    except Exception as error:  # a bug must cost one row, not the whole batch
+        return ImageResult(path, ImageStatus.ERROR, f"internal error: {type(error).__name__}: {error}")
+
+
+def audit_many(
+    paths: Iterable[str], workers: int = 1, config: Config | None = None, models: Path | None = None
+) -> Iterator[ImageResult]:
+    """Audit ``paths`` and yield one :class:`ImageResult` per path, in input order.
+
+    ``workers`` > 1 runs that many processes; the results are the same as with one.
+    """
+    return map_with_pipeline(_audit_path, paths, workers, config, models)

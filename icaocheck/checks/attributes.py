@@ -1,0 +1,56 @@
+"""Checks scored by the attribute classifiers: eyes closed, mouth open, face covered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from icaocheck.checks import FaceEvidence
+from icaocheck.classify import AttributeModel
+from icaocheck.types import CheckResult, Verdict
+
+
+@dataclass(frozen=True)
+class AttributeCheck:
+    """A check driven by one model file: which model, and how to say its failure."""
+
+    name: str
+    model: str
+    failure: str  # completes "score ... : <failure>"
+
+
+ATTRIBUTE_CHECKS = (
+    AttributeCheck("eyes_closed", "eyes", "eyes closed"),
+    AttributeCheck("mouth_open", "mouth", "mouth open"),
+    AttributeCheck("face_covered", "veil", "face covered (veil, mask, scarf or hand)"),
+)
+
+
+def not_assessed(check: AttributeCheck, reason: str) -> CheckResult:
+    return CheckResult(check.name, Verdict.NOT_ASSESSED, reason=f"not assessed: {reason}")
+
+
+def assess(check: AttributeCheck, model: AttributeModel | None, evidence: FaceEvidence) -> CheckResult:
+    """Score the evidence with ``model`` and compare with the threshold of its card.
+
+    Eyes are scored one at a time and the higher score counts (one closed eye fails the photo);
+    the per-eye scores go into ``details`` so a report can say which eye failed.
+    """
+    if model is None:
+        return not_assessed(check, f"model missing ({check.model}.onnx)")
+    crops = evidence.crops
+    threshold = model.card.threshold
+    details: dict[str, float] = {}
+    if model.card.crop_kind == "eye":
+        right, left = model.scores([crops.right_eye, crops.left_eye])
+        details = {"right_eye": float(right), "left_eye": float(left)}
+        score = max(details.values())
+    else:
+        crop = crops.mouth if model.card.crop_kind == "mouth" else crops.face
+        score = float(model.scores([crop])[0])
+    if score < threshold:
+        return CheckResult(check.name, Verdict.PASS, score, threshold, "score", "", details)
+    reason = f"{check.failure}: score {score:.2f} ≥ threshold {threshold:.2f}"
+    if details:
+        failed = [eye.replace("_", " ") for eye, value in details.items() if value >= threshold]
+        reason += f" ({' and '.join(failed)})"
+    return CheckResult(check.name, Verdict.FAIL, score, threshold, "score", reason, details)

@@ -1,0 +1,59 @@
+"""Checks read off the face box and the 68 landmarks."""
+
+from __future__ import annotations
+
+import math
+
+from icaocheck.checks import FaceEvidence
+from icaocheck.config import GeometryConfig
+from icaocheck.types import CheckResult, Verdict
+
+
+def _at_least(name: str, value: float, minimum: float, unit: str, what: str) -> CheckResult:
+    ok = value >= minimum
+    reason = "" if ok else f"{what} is {value:.0f} {unit}, below the minimum of {minimum:.0f} {unit}"
+    return CheckResult(name, Verdict.PASS if ok else Verdict.FAIL, value, minimum, unit, reason)
+
+
+def face_found(face_count: int) -> CheckResult:
+    if face_count == 0:
+        return CheckResult("face_found", Verdict.FAIL, 0.0, 1.0, "faces", "no face was detected")
+    return CheckResult("face_found", Verdict.PASS, float(face_count), 1.0, "faces")
+
+
+def single_face(evidence: FaceEvidence) -> CheckResult:
+    count = evidence.face_count
+    if count == 1:
+        return CheckResult("single_face", Verdict.PASS, 1.0, 1.0, "faces")
+    reason = f"{count} faces detected; the largest was assessed"
+    return CheckResult("single_face", Verdict.FAIL, float(count), 1.0, "faces", reason)
+
+
+def face_size(evidence: FaceEvidence, config: GeometryConfig) -> CheckResult:
+    box = evidence.face.box
+    side = min(box.w, box.h)
+    return _at_least("face_size", side, config.min_face_px, "px", "the face box's shorter side")
+
+
+def inter_eye_distance(evidence: FaceEvidence, config: GeometryConfig) -> CheckResult:
+    distance = evidence.landmarks.inter_eye_distance
+    return _at_least("inter_eye_distance", distance, config.min_inter_eye_px, "px", "the distance between eye centres")
+
+
+def head_roll(evidence: FaceEvidence, config: GeometryConfig) -> CheckResult:
+    """Roll of the eye line from horizontal, in degrees; positive when the subject's left eye is higher."""
+    dx, dy = evidence.landmarks.left_eye_center - evidence.landmarks.right_eye_center
+    roll = -math.degrees(math.atan2(float(dy), float(dx)))
+    ok = abs(roll) <= config.max_roll_deg
+    reason = "" if ok else f"head is tilted by {roll:+.1f}°, beyond ±{config.max_roll_deg:.0f}°"
+    return CheckResult("head_roll", Verdict.PASS if ok else Verdict.FAIL, roll, config.max_roll_deg, "deg", reason)
+
+
+def geometry_checks(evidence: FaceEvidence, config: GeometryConfig) -> list[CheckResult]:
+    return [
+        face_found(evidence.face_count),
+        single_face(evidence),
+        face_size(evidence, config),
+        inter_eye_distance(evidence, config),
+        head_roll(evidence, config),
+    ]

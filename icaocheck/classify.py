@@ -1,0 +1,80 @@
+"""The attribute classifiers: one generic onnxruntime wrapper, one model card per model.
+
+A model is ``models/<name>.onnx`` with its card ``models/<name>.json`` beside it. The card
+says which crop the model reads, how pixels are scaled, and the threshold that turns its
+score (probability of the non-compliant class) into a verdict.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from icaocheck.model_files import model_path, models_dir, onnx_session
+
+# The attribute models icaocheck knows, by model file stem.
+ATTRIBUTE_MODELS = ("eyes", "mouth", "veil")
+
+
+class ModelCardError(ValueError):
+    """A model card is missing a field or holds a value of the wrong kind."""
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What the run time needs from a model card."""
+
+    name: str
+    crop_kind: str  # "eye" (both eyes scored apart), "mouth" or "face"
+    input_size: int
+    scale: float  # input = pixels * scale + offset
+    offset: float
+    threshold: float
+
+    @classmethod
+    def read(cls, path: Path) -> ModelCard:
+        try:
+            card = json.loads(path.read_text())
+            return cls(
+                name=str(card["name"]),
+                crop_kind=str(card["input"]["crop_kind"]),
+                input_size=int(card["input"]["size"]),
+                scale=float(card["preprocessing"]["scale"]),
+                offset=float(card["preprocessing"]["offset"]),
+                threshold=float(card["threshold"]),
+            )
+        except (KeyError, TypeError, ValueError, json.JSONDecodeError) as error:
+            raise ModelCardError(f"model card {path} is malformed: {error!r}") from error
+
+
+class AttributeModel:
+    """One classifier session, built once per worker process."""
+
+    def __init__(self, onnx_file: Path, card: ModelCard, threads: int = 1) -> None:
+        self.card = card
+        self._session = onnx_session(onnx_file, threads=threads)
+        self._input_name = self._session.get_inputs()[0].name
+
+    def scores(self, crops: list[np.ndarray]) -> np.ndarray:
+        """Probabilities of the non-compliant class, one per uint8 crop (all of the card's size), in one run."""
+        batch = np.stack(crops).astype(np.float32)[:, None, :, :]
+        batch = batch * self.card.scale + self.card.offset
+        (output,) = self._session.run(None, {self._input_name: batch})
+        return np.asarray(output, dtype=np.float32).reshape(len(crops))
+
+
+def load_attribute_model(name: str, directory: Path | None = None, threads: int = 1) -> AttributeModel | None:
+    """The model ``name`` from ``directory`` (default: icaocheck's models), or None if it is not there.
+
+    A missing model is not an error: its check reports "not assessed: model missing".
+    A model that is present but broken (bad card, sha256 mismatch) raises.
+    """
+    directory = directory or models_dir()
+    onnx_file = directory / f"{name}.onnx"
+    card_file = directory / f"{name}.json"
+    if not onnx_file.is_file() or not card_file.is_file():
+        return None
+    return AttributeModel(model_path(onnx_file.name, directory), ModelCard.read(card_file), threads=threads)

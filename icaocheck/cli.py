@@ -1,0 +1,208 @@
+"""The ``icaocheck`` command: parse arguments, call the library, print, choose the exit code.
+
+Heavy modules (onnxruntime, OpenCV, dlib, torch) are imported inside the commands so that
+``icaocheck --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+app = typer.Typer(
+    help="Audit ID-document face photos for eyes closed, mouth open and covered faces (ICAO / ISO/IEC 19794-5).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+# Progress, tables and messages go to stderr so that a report written to stdout stays clean.
+console = Console(stderr=True)
+
+EXIT_COMPLIANT = 0
+EXIT_NON_COMPLIANT = 1
+EXIT_INPUT_ERROR = 2
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _rate(done: int, started: float) -> str:
+    elapsed = time.perf_counter() - started
+    return f"{done / elapsed:.1f} photos/s" if elapsed > 0 and done else ""
+
+
+@app.command()
+def scan(
+    paths: Annotated[list[Path], typer.Argument(help="Photos and folders to audit.")],
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subfolders.")] = False,
+    workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes; 0 = one per core.")] = 1,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file ('-' for stdout).")
+    ] = None,
+    report_format: Annotated[
+        str | None, typer.Option("--format", "-f", help="csv, json or jsonl; default: from --output's extension, else csv.")
+    ] = None,
+) -> None:
+    """Audit photos; one report row per input file.
+
+    Exit code 0: every photo compliant; 1: at least one photo non-compliant (or without a face);
+    2: at least one file could not be read, or bad usage.
+    """
+    from icaocheck.batch import audit_many
+    from icaocheck.io import find_images
+    from icaocheck.reports import format_for, open_writer
+
+    try:
+        chosen_format = format_for(None if output is None or str(output) == "-" else output, report_format)
+    except ValueError as error:
+        console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(EXIT_INPUT_ERROR) from error
+    files = list(find_images(paths, recursive=recursive))
+    if not files:
+        console.print("[red]error:[/] no image files found in the given paths")
+        raise typer.Exit(EXIT_INPUT_ERROR)
+
+    if output is None:
+        stream = None
+    elif str(output) == "-":
+        stream = sys.stdout
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        stream = output.open("w", newline="", encoding="utf-8")
+    statuses: Counter[str] = Counter()
+    failures: Counter[str] = Counter()
+    non_compliant = 0
+    faces_found = 0
+    started = time.perf_counter()
+    writer = open_writer(stream, chosen_format) if stream is not None else None
+    try:
+        with _progress() as progress:
+            task = progress.add_task("scanning", total=len(files), rate="")
+            for done, result in enumerate(audit_many(files, workers=workers), start=1):
+                statuses[result.status.value] += 1
+                faces_found += result.face_count > 0
+                non_compliant += result.compliant is False
+                failures.update(c.name for c in result.checks if c.verdict.value == "fail")
+                if writer is not None:
+                    writer.write(result)
+                else:
+                    _print_line(result)
+                progress.update(task, advance=1, rate=_rate(done, started))
+    finally:
+        if writer is not None:
+            writer.close()
+        if stream is not None and stream is not sys.stdout:
+            stream.close()
+    elapsed = time.perf_counter() - started
+    _print_summary(len(files), faces_found, statuses, failures, elapsed, output)
+    if statuses["error"]:
+        raise typer.Exit(EXIT_INPUT_ERROR)
+    raise typer.Exit(EXIT_NON_COMPLIANT if non_compliant else EXIT_COMPLIANT)
+
+
+def _print_line(result: object) -> None:
+    from icaocheck.types import ImageResult
+
+    assert isinstance(result, ImageResult)
+    if result.compliant is None:
+        verdict = "[red]ERROR[/]"
+    elif result.compliant:
+        verdict = "[green]PASS[/]"
+    else:
+        verdict = "[yellow]FAIL[/]"
+    failed = [c.reason for c in result.checks if c.verdict.value == "fail"]
+    reason = result.reason if result.status.value == "error" else "; ".join(failed)
+    skipped = sorted({c.reason for c in result.checks if c.verdict.value == "not_assessed"})
+    line = f"{verdict} {result.path}"
+    if reason:
+        line += f" — {reason}"
+    if skipped and result.compliant:
+        line += f" [dim]({'; '.join(skipped)})[/]"
+    Console().print(line, highlight=False, soft_wrap=True)
+
+
+def _print_summary(
+    total: int, faces: int, statuses: Counter[str], failures: Counter[str], elapsed: float, output: Path | None
+) -> None:
+    from icaocheck.checks import CHECK_NAMES
+
+    table = Table(title="icaocheck summary", show_header=False)
+    table.add_row("images", str(total))
+    table.add_row("faces found", str(faces))
+    table.add_row("no face", str(statuses["no_face"]))
+    table.add_row("errors (unreadable)", str(statuses["error"]))
+    for name in CHECK_NAMES:
+        if failures[name]:
+            table.add_row(f"failed: {name}", str(failures[name]))
+    table.add_row("time", f"{elapsed:.1f} s ({total / elapsed if elapsed else 0:.1f} photos/s)")
+    if output is not None and str(output) != "-":
+        table.add_row("report", str(output))
+    console.print(table)
+
+
+@app.command()
+def crops(
+    labels: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Labels CSV (shared/data format).")],
+    out_dir: Annotated[Path, typer.Argument(file_okay=False, help="Folder for the crops and manifest.csv.")],
+    workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes; 0 = one per core.")] = 1,
+    attribute: Annotated[
+        list[str] | None, typer.Option("--attribute", "-a", help="eyes, mouth or cover; repeatable; default all.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N photos (for a quick look).")] = None,
+) -> None:
+    """Data-collection mode: run the pipeline over labelled photos and write the crops it would classify."""
+    from icaocheck.collect import CROPS_FOR_ATTRIBUTE, collect_crops, read_labels
+
+    chosen = tuple(attribute or CROPS_FOR_ATTRIBUTE)
+    unknown = set(chosen) - set(CROPS_FOR_ATTRIBUTE)
+    if unknown:
+        console.print(f"[red]error:[/] expected attributes among {', '.join(CROPS_FOR_ATTRIBUTE)}, got {sorted(unknown)}")
+        raise typer.Exit(EXIT_INPUT_ERROR)
+    photos = read_labels(labels, chosen)[:limit]
+    statuses: Counter[str] = Counter()
+    started = time.perf_counter()
+    with _progress() as progress:
+        task = progress.add_task("collecting crops", total=len(photos), rate="")
+        for done, rows in enumerate(collect_crops(photos, out_dir, workers=workers), start=1):
+            statuses.update(f"{row['attribute']}:{row['status']}" for row in rows)
+            progress.update(task, advance=1, rate=_rate(done, started))
+    table = Table(title=f"crops written to {out_dir}")
+    table.add_column("attribute:status")
+    table.add_column("rows", justify="right")
+    for key, count in sorted(statuses.items()):
+        table.add_row(key, str(count))
+    console.print(table)
+
+
+@app.command("export-mtcnn")
+def export_mtcnn_command(
+    out_dir: Annotated[Path | None, typer.Argument(help="Target folder (default: icaocheck's models folder).")] = None,
+) -> None:
+    """Rebuild the MTCNN P/R/O-Net ONNX files from the weights shipped in the mtcnn package."""
+    from icaocheck.model_files import models_dir
+    from icaocheck.tools.export_mtcnn import export_mtcnn
+
+    for path in export_mtcnn(out_dir or models_dir()):
+        console.print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    app()

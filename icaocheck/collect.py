@@ -1,0 +1,139 @@
+"""Data collection: the audit pipeline run over labelled photos, writing the crops it would classify.
+
+Input is a labels CSV in the format of ``shared/data/labels.csv`` (columns path, source,
+attribute, label, kind, group, box, ...; paths relative to the CSV's folder). Output is a
+folder of grayscale PNG crops plus ``manifest.csv``, one row per crop or per failure.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from icaocheck.batch import map_with_pipeline
+from icaocheck.config import Config
+from icaocheck.crops import eye_crops_from_patch
+from icaocheck.io import ImageReadError, load_image
+from icaocheck.pipeline import Pipeline
+
+MANIFEST_COLUMNS = (
+    "crop_path",
+    "crop_kind",
+    "attribute",
+    "label",
+    "source",
+    "group",
+    "kind",
+    "source_path",
+    "detection_confidence",
+    "status",
+    "reason",
+)
+# Which crops of a face each attribute trains on.
+CROPS_FOR_ATTRIBUTE = {"eyes": ("right_eye", "left_eye"), "mouth": ("mouth",), "cover": ("face",)}
+# Photo kinds that are already a single eye: resized, not detected.
+EYE_PATCH_KINDS = ("eye_patch", "eye_closeup")
+
+
+@dataclass(frozen=True)
+class LabelledPhoto:
+    """One image file with every label row that refers to it."""
+
+    index: int
+    path: Path
+    rows: tuple[dict[str, str], ...]
+    out_dir: Path
+
+
+def read_labels(labels_csv: Path, attributes: tuple[str, ...] = tuple(CROPS_FOR_ATTRIBUTE)) -> list[LabelledPhoto]:
+    """Group the label rows of ``attributes`` by image file, in file order."""
+    by_path: dict[str, list[dict[str, str]]] = {}
+    with labels_csv.open(newline="") as stream:
+        for row in csv.DictReader(stream):
+            if row["attribute"] in attributes:
+                by_path.setdefault(row["path"], []).append(row)
+    base = labels_csv.parent
+    return [
+        LabelledPhoto(i, base / path, tuple(rows), Path()) for i, (path, rows) in enumerate(by_path.items())
+    ]
+
+
+def _box_centre(box: str) -> tuple[float, float] | None:
+    """Centre of an "x,y,w,h" label box: it tells which of several faces the label is about."""
+    if not box:
+        return None
+    x, y, w, h = (float(v) for v in box.split(","))
+    return (x + w / 2, y + h / 2)
+
+
+def _safe_stem(path: Path) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", path.stem)[:60]
+
+
+def _manifest_row(row: dict[str, str], **values: object) -> dict[str, object]:
+    base = {key: row[key] for key in ("attribute", "label", "source", "group", "kind")}
+    base["source_path"] = row["path"]
+    base.update({"crop_path": "", "crop_kind": "", "detection_confidence": "", "reason": ""})
+    base.update(values)
+    return base
+
+
+def _write_png(out_dir: Path, relative: str, crop: np.ndarray) -> str:
+    (out_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out_dir / relative), crop)
+    return relative
+
+
+def collect_photo(pipeline: Pipeline, photo: LabelledPhoto) -> list[dict[str, object]]:
+    """Crops of one labelled photo, written under ``photo.out_dir``; returns its manifest rows."""
+    try:
+        record = load_image(photo.path, pipeline.config.max_image_pixels)
+    except ImageReadError as error:
+        return [_manifest_row(row, status="error", reason=error.reason) for row in photo.rows]
+    stem = f"{photo.index:06d}_{_safe_stem(photo.path)}"
+    if photo.rows[0]["kind"] in EYE_PATCH_KINDS:
+        gray = cv2.cvtColor(record.pixels, cv2.COLOR_BGR2GRAY)
+        eye = eye_crops_from_patch(gray, pipeline.config.crops.eye_size)
+        relative = _write_png(photo.out_dir, f"eye_patch/{stem}.png", eye)
+        return [_manifest_row(row, crop_path=relative, crop_kind="eye_patch", status="ok") for row in photo.rows]
+    analysis = pipeline.analyse(record, near=_box_centre(photo.rows[0]["box"]))
+    if analysis.crops is None:
+        return [_manifest_row(row, status="no_face", reason="no face was detected") for row in photo.rows]
+    confidence = round(analysis.faces[analysis.assessed].confidence, 4)
+    written: dict[str, str] = {}
+    out: list[dict[str, object]] = []
+    for row in photo.rows:
+        for crop_kind in CROPS_FOR_ATTRIBUTE[row["attribute"]]:
+            if crop_kind not in written:
+                crop = getattr(analysis.crops, crop_kind)
+                written[crop_kind] = _write_png(photo.out_dir, f"{crop_kind}/{stem}.png", crop)
+            out.append(
+                _manifest_row(
+                    row,
+                    crop_path=written[crop_kind],
+                    crop_kind=crop_kind,
+                    detection_confidence=confidence,
+                    status="ok",
+                )
+            )
+    return out
+
+
+def collect_crops(
+    photos: list[LabelledPhoto], out_dir: Path, workers: int = 1, config: Config | None = None
+) -> Iterator[list[dict[str, object]]]:
+    """Run :func:`collect_photo` over ``photos`` and write ``out_dir/manifest.csv``; yields each photo's rows."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tasks = (LabelledPhoto(p.index, p.path, p.rows, out_dir) for p in photos)
+    with (out_dir / "manifest.csv").open("w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=MANIFEST_COLUMNS)
+        writer.writeheader()
+        for rows in map_with_pipeline(collect_photo, tasks, workers, config):
+            writer.writerows(rows)
+            yield rows

