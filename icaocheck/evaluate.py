@@ -1,0 +1,290 @@
+"""Accuracy of an attribute check on whole labelled photos, through the whole pipeline.
+
+Each photo is decoded, detected, landmarked, cropped and scored exactly as ``scan`` does. The
+photos are the validation groups of the same split the training used, so no model saw them.
+Beside the CNN score, a landmark-geometry baseline (eye opening, lip gap) is measured on the
+same photos.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from icaocheck.batch import map_with_pipeline
+from icaocheck.checks.attributes import ATTRIBUTE_CHECKS
+from icaocheck.config import Config
+from icaocheck.pipeline import Pipeline
+from icaocheck.split import is_validation_group
+from icaocheck.types import ImageStatus, Landmarks
+from icaocheck.training.metrics import det_curve, equal_error_rate, rates_at
+
+# Labels of the non-compliant (positive) and compliant (negative) classes, per evaluated attribute.
+ATTRIBUTE_LABELS = {
+    "eyes": ("eyes", "closed", "open"),
+    "mouth": ("mouth", "open", "closed"),
+    "veil": ("cover", "covered", "uncovered"),
+}
+# Only whole photos are evaluated: pre-cut eye patches say nothing about the pipeline.
+WHOLE_PHOTO_KINDS = ("face", "frame")
+# FPR / FNR in % at each system's operating point (Mazandarani et al. 2021, Table 3).
+PAPER_TABLE_3 = {
+    "eyes": {"paper (SqueezeMiniVGG)": (2.58, 2.12), "Cognitec": (1.53, 1.52), "Neurotechnology": (3.99, 3.87)},
+    "mouth": {"paper (SqueezeMiniVGG)": (5.68, 5.12), "Cognitec": (22.6, 22.6), "Neurotechnology": (14.4, 14.1)},
+    "veil": {"paper (SqueezeVGG)": (4.68, 4.21)},
+}
+
+
+@dataclass(frozen=True)
+class LabelledPath:
+    path: str
+    label: int  # 1 non-compliant, 0 compliant
+    source: str
+    group: str
+
+
+@dataclass(frozen=True)
+class PhotoScore:
+    path: str
+    label: int
+    source: str
+    group: str
+    status: str
+    score: float | None  # the CNN check's value
+    geometry: float | None  # the landmark baseline, larger = more likely non-compliant
+
+
+def eye_opening(landmarks: Landmarks) -> float:
+    """Mean lid gap of both eyes divided by the eye-to-chin distance (dimensionless)."""
+    p = landmarks.points
+    lids = [(37, 41), (38, 40), (43, 47), (44, 46)]
+    gap = np.mean([np.linalg.norm(p[a] - p[b]) for a, b in lids])
+    return float(gap / _eye_to_chin(landmarks))
+
+
+def lip_gap(landmarks: Landmarks) -> float:
+    """Mean gap between the inner lips divided by the eye-to-chin distance (dimensionless)."""
+    p = landmarks.points
+    gap = np.mean([np.linalg.norm(p[a] - p[b]) for a, b in ((61, 67), (62, 66), (63, 65))])
+    return float(gap / _eye_to_chin(landmarks))
+
+
+def _eye_to_chin(landmarks: Landmarks) -> float:
+    eyes_mid = (landmarks.right_eye_center + landmarks.left_eye_center) / 2
+    return max(float(np.linalg.norm(landmarks.points[8] - eyes_mid)), 1e-6)
+
+
+def read_evaluation_set(labels_csv: Path, attribute: str, split: str = "validation") -> list[LabelledPath]:
+    """Whole photos labelled for ``attribute`` (eyes | mouth | veil), of the validation groups or all."""
+    column, positive, negative = ATTRIBUTE_LABELS[attribute]
+    out: list[LabelledPath] = []
+    with labels_csv.open(newline="") as stream:
+        for row in csv.DictReader(stream):
+            if row["attribute"] != column or row["kind"] not in WHOLE_PHOTO_KINDS:
+                continue
+            if row["label"] not in (positive, negative):
+                continue  # ambiguous
+            if split == "validation" and not is_validation_group(row["group"]):
+                continue
+            path = str(labels_csv.parent / row["path"])
+            out.append(LabelledPath(path, int(row["label"] == positive), row["source"], row["group"]))
+    return out
+
+
+def _check_name(attribute: str) -> str:
+    return next(c.name for c in ATTRIBUTE_CHECKS if c.model == attribute)
+
+
+def _score_photo(pipeline: Pipeline, item: tuple[LabelledPath, str]) -> PhotoScore:
+    photo, attribute = item
+    result = pipeline.audit(photo.path)
+    score = geometry = None
+    if result.status is ImageStatus.OK and result.landmarks is not None:
+        check = result.check(_check_name(attribute))
+        score = check.value if check is not None else None
+        if attribute == "eyes":
+            geometry = -eye_opening(result.landmarks)  # small opening → closed
+        elif attribute == "mouth":
+            geometry = lip_gap(result.landmarks)
+    return PhotoScore(photo.path, photo.label, photo.source, photo.group, result.status.value, score, geometry)
+
+
+def score_photos(
+    photos: list[LabelledPath], attribute: str, workers: int = 1, config: Config | None = None, models: Path | None = None
+) -> list[PhotoScore]:
+    return list(map_with_pipeline(_score_photo, ((p, attribute) for p in photos), workers, config, models))
+
+
+@dataclass
+class OperatingPoint:
+    threshold: float
+    fpr: float
+    fnr: float
+    precision: float
+    recall: float
+
+
+@dataclass
+class Evaluation:
+    attribute: str
+    photos: int
+    positives: int
+    negatives: int
+    no_face_rate: float
+    error_rate: float
+    eer: float
+    eer_threshold: float
+    at_shipped: OperatingPoint | None
+    geometry_eer: float | None
+    geometry_threshold: float | None
+    per_source: dict[str, dict[str, float]] = field(default_factory=dict)
+    paper_table_3: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+def operating_point(scores: np.ndarray, labels: np.ndarray, threshold: float) -> OperatingPoint:
+    fpr, fnr = rates_at(scores, labels, threshold)
+    flagged = scores >= threshold
+    true_positive = int(np.sum(flagged & (labels == 1)))
+    precision = true_positive / max(int(np.sum(flagged)), 1)
+    return OperatingPoint(threshold, fpr, fnr, precision, 1.0 - fnr)
+
+
+def summarise(attribute: str, scored: list[PhotoScore], shipped_threshold: float | None) -> Evaluation:
+    """EER, rates at the shipped threshold and failure shares; photos without a face are left out of the rates."""
+    assessed = [s for s in scored if s.score is not None]
+    scores = np.array([s.score for s in assessed], dtype=np.float64)
+    labels = np.array([s.label for s in assessed], dtype=np.int64)
+    eer, eer_threshold = equal_error_rate(scores, labels)
+    geometric = [s for s in assessed if s.geometry is not None]
+    geometry_eer = geometry_threshold = None
+    if geometric:
+        geometry_eer, geometry_threshold = equal_error_rate(
+            np.array([s.geometry for s in geometric]), np.array([s.label for s in geometric])
+        )
+    per_source: dict[str, dict[str, float]] = {}
+    threshold = shipped_threshold if shipped_threshold is not None else eer_threshold
+    for source in sorted({s.source for s in scored}):
+        mine = [s for s in scored if s.source == source]
+        hits = [s for s in mine if s.score is not None]
+        flagged = sum((s.score or 0.0) >= threshold for s in hits)
+        per_source[source] = {
+            "photos": len(mine),
+            "label_non_compliant": float(np.mean([s.label for s in mine])),
+            "no_face": sum(s.status == "no_face" for s in mine),
+            "flagged_share": flagged / max(len(hits), 1),
+        }
+    return Evaluation(
+        attribute=attribute,
+        photos=len(scored),
+        positives=int(sum(s.label for s in scored)),
+        negatives=int(sum(1 - s.label for s in scored)),
+        no_face_rate=sum(s.status == "no_face" for s in scored) / max(len(scored), 1),
+        error_rate=sum(s.status == "error" for s in scored) / max(len(scored), 1),
+        eer=eer,
+        eer_threshold=eer_threshold,
+        at_shipped=None if shipped_threshold is None else operating_point(scores, labels, shipped_threshold),
+        geometry_eer=geometry_eer,
+        geometry_threshold=geometry_threshold,
+        per_source=per_source,
+        paper_table_3=PAPER_TABLE_3[attribute],
+    )
+
+
+def write_plots(scored: list[PhotoScore], evaluation: Evaluation, out_dir: Path) -> list[Path]:
+    """DET and precision–recall curves as PNG files (needs matplotlib, from the ``train`` extra)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    assessed = [s for s in scored if s.score is not None]
+    scores = np.array([s.score for s in assessed])
+    labels = np.array([s.label for s in assessed])
+    _, fpr, fnr = det_curve(scores, labels)
+    name = evaluation.attribute
+    figure, axis = plt.subplots(figsize=(5, 5))
+    axis.plot(fpr * 100, fnr * 100, label=f"CNN (EER {evaluation.eer * 100:.2f} %)")
+    geometric = [s for s in assessed if s.geometry is not None]
+    if geometric:
+        _, gfpr, gfnr = det_curve(np.array([s.geometry for s in geometric]), np.array([s.label for s in geometric]))
+        axis.plot(gfpr * 100, gfnr * 100, "--", label=f"landmark geometry (EER {evaluation.geometry_eer * 100:.2f} %)")
+    for system, (paper_fpr, paper_fnr) in evaluation.paper_table_3.items():
+        axis.plot([paper_fpr], [paper_fnr], "o", label=system)
+    if evaluation.at_shipped is not None:
+        axis.plot([evaluation.at_shipped.fpr * 100], [evaluation.at_shipped.fnr * 100], "k*", label="shipped threshold")
+    axis.set(xscale="log", yscale="log", xlabel="FPR (%)", ylabel="FNR (%)", title=f"DET: {name}")
+    axis.set_xlim(0.1, 100)
+    axis.set_ylim(0.1, 100)
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(fontsize=8)
+    det_png = out_dir / f"{name}_det.png"
+    figure.savefig(det_png, dpi=110, bbox_inches="tight")
+    plt.close(figure)
+
+    order = np.argsort(-scores)
+    true_positives = np.cumsum(labels[order] == 1)
+    precision = true_positives / np.arange(1, len(order) + 1)
+    recall = true_positives / max(int(labels.sum()), 1)
+    figure, axis = plt.subplots(figsize=(5, 5))
+    axis.plot(recall, precision)
+    axis.set(xlabel="recall", ylabel="precision", title=f"precision–recall: {name}", xlim=(0, 1), ylim=(0, 1.02))
+    axis.grid(True, alpha=0.3)
+    pr_png = out_dir / f"{name}_pr.png"
+    figure.savefig(pr_png, dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return [det_png, pr_png]
+
+
+def markdown_summary(evaluation: Evaluation) -> str:
+    e = evaluation
+    lines = [
+        f"# Evaluation: {e.attribute} ({date.today().isoformat()})",
+        "",
+        f"Whole photos through the whole pipeline: {e.photos} ({e.positives} non-compliant, {e.negatives} compliant); "
+        f"no face found in {e.no_face_rate * 100:.2f} %, unreadable {e.error_rate * 100:.2f} %.",
+        "",
+        "| system | FPR % | FNR % | threshold |",
+        "|---|---|---|---|",
+        f"| icaocheck CNN at EER | {e.eer * 100:.2f} | {e.eer * 100:.2f} | {e.eer_threshold:.4f} |",
+    ]
+    if e.at_shipped is not None:
+        s = e.at_shipped
+        lines.append(f"| icaocheck CNN at shipped threshold | {s.fpr * 100:.2f} | {s.fnr * 100:.2f} | {s.threshold:.4f} |")
+    if e.geometry_eer is not None:
+        lines.append(f"| landmark geometry at EER | {e.geometry_eer * 100:.2f} | {e.geometry_eer * 100:.2f} | "
+                     f"{e.geometry_threshold:.4f} |")
+    for system, (fpr, fnr) in e.paper_table_3.items():
+        lines.append(f"| {system} (published) | {fpr} | {fnr} | |")
+    if e.at_shipped is not None:
+        lines += ["", f"Precision {e.at_shipped.precision:.4f}, recall {e.at_shipped.recall:.4f} at the shipped threshold."]
+    lines += ["", "| source | photos | share labelled non-compliant | no face | share flagged |", "|---|---|---|---|---|"]
+    for source, stats in e.per_source.items():
+        lines.append(
+            f"| {source} | {stats['photos']:.0f} | {stats['label_non_compliant']:.2f} | {stats['no_face']:.0f} | "
+            f"{stats['flagged_share']:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(scored: list[PhotoScore], evaluation: Evaluation, out_dir: Path, plots: bool = True) -> list[Path]:
+    """The JSON and Markdown summaries, per-photo scores as CSV, and (optionally) the plots."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = evaluation.attribute
+    summary_json = out_dir / f"{name}_evaluation.json"
+    summary_json.write_text(json.dumps(asdict(evaluation), indent=2) + "\n")
+    summary_md = out_dir / f"{name}_evaluation.md"
+    summary_md.write_text(markdown_summary(evaluation))
+    scores_csv = out_dir / f"{name}_scores.csv"
+    with scores_csv.open("w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=list(asdict(scored[0]).keys()) if scored else ["path"])
+        writer.writeheader()
+        writer.writerows(asdict(s) for s in scored)
+    written = [summary_json, summary_md, scores_csv]
+    if plots:
+        written += write_plots(scored, evaluation, out_dir)
+    return written

@@ -1,0 +1,84 @@
+"""The whole pipeline on real photos: decode → detect → landmarks → crops → checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+import icaocheck
+from icaocheck.batch import audit_many
+from icaocheck.checks import CHECK_NAMES
+from icaocheck.pipeline import Pipeline
+from icaocheck.types import ImageStatus, Verdict
+
+from .conftest import EXAMPLES
+
+
+def test_compliant_portrait_is_found_and_measured(pipeline: Pipeline) -> None:
+    result = pipeline.audit(EXAMPLES / "compliant_astronaut.png")
+    assert result.status is ImageStatus.OK
+    assert (result.width, result.height) == (512, 512)
+    assert result.face_count == 1
+    box = result.face.box
+    # The astronaut's face sits in the upper middle of the 512x512 image.
+    assert 120 < box.x < 260 and 20 < box.y < 140 and 90 < box.w < 220
+    names = [c.name for c in result.checks]
+    assert names == list(CHECK_NAMES)
+    by_name = {c.name: c for c in result.checks}
+    assert by_name["single_face"].verdict is Verdict.PASS
+    assert by_name["head_roll"].verdict is Verdict.PASS
+    assert abs(by_name["head_roll"].value) < 8
+    # Eye centres lie inside the face box, the right eye (subject's) on the image's left.
+    right, left = result.landmarks.right_eye_center, result.landmarks.left_eye_center
+    assert box.x < right[0] < left[0] < box.x2
+    assert 40 < by_name["inter_eye_distance"].value < 90
+    assert set(result.timings_ms) >= {"decode", "detect", "landmarks", "crops", "total"}
+
+
+@pytest.mark.parametrize("name", ["no_face_cat.png", "no_face_coffee.png"])
+def test_photo_without_face(pipeline: Pipeline, name: str) -> None:
+    result = pipeline.audit(EXAMPLES / name)
+    assert result.status is ImageStatus.NO_FACE
+    assert result.compliant is False
+    assert result.reason == "no face was detected"
+    assert [c.name for c in result.checks] == ["face_found"]
+
+
+def test_missing_models_are_reported_not_assessed(tmp_path: Path) -> None:
+    result = Pipeline(models=tmp_path).audit(EXAMPLES / "compliant_astronaut.png")
+    attribute_checks = [c for c in result.checks if c.name in ("eyes_closed", "mouth_open", "face_covered")]
+    assert len(attribute_checks) == 3
+    for check in attribute_checks:
+        assert check.verdict is Verdict.NOT_ASSESSED
+        assert check.reason.startswith("not assessed: model missing")
+
+
+def test_unreadable_file_is_a_row_not_an_exception(pipeline: Pipeline, tmp_path: Path) -> None:
+    fake = tmp_path / "notes.jpg"
+    fake.write_text("this is not a photo")
+    result = pipeline.audit(fake)
+    assert result.status is ImageStatus.ERROR
+    assert result.reason
+    assert result.compliant is None
+
+
+def test_api_accepts_arrays_and_paths_alike() -> None:
+    path = EXAMPLES / "compliant_astronaut.png"
+    from_path = icaocheck.audit(path)
+    from_array = icaocheck.audit(cv2.imread(str(path)))
+    assert from_array.path == "<array>"
+    assert from_array.face.box == from_path.face.box
+    np.testing.assert_allclose(from_array.landmarks.points, from_path.landmarks.points)
+
+
+def test_same_results_with_one_and_two_workers(example_photos: list[Path]) -> None:
+    paths = [str(p) for p in example_photos]
+    one = list(audit_many(paths, workers=1))
+    two = list(audit_many(paths, workers=2))
+    assert [r.path for r in one] == paths == [r.path for r in two]
+    for a, b in zip(one, two, strict=True):
+        assert a.status == b.status and a.face_count == b.face_count
+        assert [(c.name, c.verdict, c.value) for c in a.checks] == [(c.name, c.verdict, c.value) for c in b.checks]
