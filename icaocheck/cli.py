@@ -192,6 +192,48 @@ def crops(
     console.print(table)
 
 
+@app.command()
+def bench(
+    images: Annotated[list[Path] | None, typer.Argument(help="Photos to time (default: the bundled examples).")] = None,
+    threads: Annotated[int, typer.Option(help="onnxruntime and OpenCV threads.")] = 1,
+    repeat: Annotated[int, typer.Option(help="Timed runs per photo.")] = 10,
+    warmup: Annotated[int, typer.Option(help="Untimed runs per photo first.")] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
+) -> None:
+    """Time every pipeline stage on this machine: medians, p95, photos per second, decode floor."""
+    import json
+
+    from icaocheck.bench import run_bench
+    from icaocheck.io import find_images
+    from icaocheck.model_files import examples_dir
+
+    files = [Path(p) for p in find_images(images or [examples_dir()])]
+    if not files:
+        console.print("[red]error:[/] no image files to time")
+        raise typer.Exit(EXIT_INPUT_ERROR)
+    report = run_bench(files, repeat=repeat, warmup=warmup, threads=threads)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    table = Table(title=f"icaocheck bench: {report.images} photos × {report.repeat} runs, {threads} thread(s)")
+    table.add_column("stage")
+    table.add_column("median ms", justify="right")
+    table.add_column("p95 ms", justify="right")
+    for stage, timing in report.stages.items():
+        table.add_row(stage, f"{timing.median_ms:.2f}", f"{timing.p95_ms:.2f}")
+    table.add_row("bare JPEG/PNG decode (floor)", f"{report.bare_decode.median_ms:.2f}", f"{report.bare_decode.p95_ms:.2f}")
+    Console().print(table)
+    facts = Table(show_header=False)
+    facts.add_row("photos per second (1 process)", f"{report.photos_per_second:.1f}")
+    facts.add_row("pipeline / decode", f"{report.pipeline_to_decode_ratio:.1f}×")
+    facts.add_row("model loading", f"{report.model_loading_ms:.0f} ms")
+    facts.add_row("time to first result", f"{report.first_result_ms:.0f} ms")
+    facts.add_row("peak memory", f"{report.peak_memory_mb:.0f} MB")
+    for key, value in report.machine.items():
+        facts.add_row(key, value)
+    Console().print(facts)
+
+
 @app.command("export-mtcnn")
 def export_mtcnn_command(
     out_dir: Annotated[Path | None, typer.Argument(help="Target folder (default: icaocheck's models folder).")] = None,

@@ -27,6 +27,12 @@ def models_dir() -> Path:
     return packaged if packaged.is_dir() else _PACKAGE_DIR.parent / "models"
 
 
+def examples_dir() -> Path:
+    """The bundled example photos (inside the wheel, or the repository's ``examples/photos``)."""
+    packaged = _PACKAGE_DIR / "_examples"
+    return packaged if packaged.is_dir() else _PACKAGE_DIR.parent / "examples" / "photos"
+
+
 def dlib_landmarks_path() -> Path:
     """dlib's 68-point shape predictor, shipped by the ``face-recognition-models`` package.
 

@@ -106,9 +106,10 @@ class Pipeline:
         face = analysis.faces[analysis.assessed]
         evidence = FaceEvidence(face, len(analysis.faces), analysis.landmarks, analysis.crops)
         checks = geometry_checks(evidence, self.config.geometry)
-        clock = time.perf_counter()
-        checks += [assess(check, self.models[check.model], evidence) for check in ATTRIBUTE_CHECKS]
-        timings["classify"] = _ms_since(clock)
+        for check in ATTRIBUTE_CHECKS:
+            clock = time.perf_counter()
+            checks.append(assess(check, self.models[check.model], evidence))
+            timings[f"classify_{check.model}"] = _ms_since(clock)
         timings["total"] = _ms_since(started)
         return ImageResult(
             name,
