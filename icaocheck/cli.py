@@ -14,7 +14,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 app = typer.Typer(
@@ -58,7 +65,10 @@ def scan(
         Path | None, typer.Option("--output", "-o", help="Write the report to this file ('-' for stdout).")
     ] = None,
     report_format: Annotated[
-        str | None, typer.Option("--format", "-f", help="csv, json or jsonl; default: from --output's extension, else csv.")
+        str | None,
+        typer.Option(
+            "--format", "-f", help="csv, json or jsonl; default: from --output's extension, else csv."
+        ),
     ] = None,
 ) -> None:
     """Audit photos; one report row per input file.
@@ -140,7 +150,12 @@ def _print_line(result: object) -> None:
 
 
 def _print_summary(
-    total: int, faces: int, statuses: Counter[str], failures: Counter[str], elapsed: float, output: Path | None
+    total: int,
+    faces: int,
+    statuses: Counter[str],
+    failures: Counter[str],
+    elapsed: float,
+    output: Path | None,
 ) -> None:
     from icaocheck.checks import CHECK_NAMES
 
@@ -160,11 +175,14 @@ def _print_summary(
 
 @app.command()
 def crops(
-    labels: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Labels CSV (shared/data format).")],
+    labels: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="Labels CSV (shared/data format).")
+    ],
     out_dir: Annotated[Path, typer.Argument(file_okay=False, help="Folder for the crops and manifest.csv.")],
     workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes; 0 = one per core.")] = 1,
     attribute: Annotated[
-        list[str] | None, typer.Option("--attribute", "-a", help="eyes, mouth or cover; repeatable; default all.")
+        list[str] | None,
+        typer.Option("--attribute", "-a", help="eyes, mouth or cover; repeatable; default all."),
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N photos (for a quick look).")] = None,
 ) -> None:
@@ -174,7 +192,9 @@ def crops(
     chosen = tuple(attribute or CROPS_FOR_ATTRIBUTE)
     unknown = set(chosen) - set(CROPS_FOR_ATTRIBUTE)
     if unknown:
-        console.print(f"[red]error:[/] expected attributes among {', '.join(CROPS_FOR_ATTRIBUTE)}, got {sorted(unknown)}")
+        console.print(
+            f"[red]error:[/] expected attributes among {', '.join(CROPS_FOR_ATTRIBUTE)}, got {sorted(unknown)}"
+        )
         raise typer.Exit(EXIT_INPUT_ERROR)
     photos = read_labels(labels, chosen)[:limit]
     statuses: Counter[str] = Counter()
@@ -194,7 +214,9 @@ def crops(
 
 @app.command()
 def bench(
-    images: Annotated[list[Path] | None, typer.Argument(help="Photos to time (default: the bundled examples).")] = None,
+    images: Annotated[
+        list[Path] | None, typer.Argument(help="Photos to time (default: the bundled examples).")
+    ] = None,
     threads: Annotated[int, typer.Option(help="onnxruntime and OpenCV threads.")] = 1,
     repeat: Annotated[int, typer.Option(help="Timed runs per photo.")] = 10,
     warmup: Annotated[int, typer.Option(help="Untimed runs per photo first.")] = 2,
@@ -215,13 +237,19 @@ def bench(
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
         return
-    table = Table(title=f"icaocheck bench: {report.images} photos × {report.repeat} runs, {threads} thread(s)")
+    table = Table(
+        title=f"icaocheck bench: {report.images} photos × {report.repeat} runs, {threads} thread(s)"
+    )
     table.add_column("stage")
     table.add_column("median ms", justify="right")
     table.add_column("p95 ms", justify="right")
     for stage, timing in report.stages.items():
         table.add_row(stage, f"{timing.median_ms:.2f}", f"{timing.p95_ms:.2f}")
-    table.add_row("bare JPEG/PNG decode (floor)", f"{report.bare_decode.median_ms:.2f}", f"{report.bare_decode.p95_ms:.2f}")
+    table.add_row(
+        "bare JPEG/PNG decode (floor)",
+        f"{report.bare_decode.median_ms:.2f}",
+        f"{report.bare_decode.p95_ms:.2f}",
+    )
     Console().print(table)
     facts = Table(show_header=False)
     facts.add_row("photos per second (1 process)", f"{report.photos_per_second:.1f}")
@@ -236,7 +264,9 @@ def bench(
 
 @app.command("export-mtcnn")
 def export_mtcnn_command(
-    out_dir: Annotated[Path | None, typer.Argument(help="Target folder (default: icaocheck's models folder).")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Argument(help="Target folder (default: icaocheck's models folder).")
+    ] = None,
 ) -> None:
     """Rebuild the MTCNN P/R/O-Net ONNX files from the weights shipped in the mtcnn package."""
     from icaocheck.model_files import models_dir

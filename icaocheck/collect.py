@@ -8,6 +8,7 @@ folder of grayscale PNG crops plus ``manifest.csv``, one row per crop or per fai
 from __future__ import annotations
 
 import csv
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,9 +19,9 @@ import numpy as np
 
 from icaocheck.batch import map_with_pipeline
 from icaocheck.config import Config
-from icaocheck.crops import eye_crops_from_patch
+from icaocheck.crops import CEW_PATCH_KEEP, CLOSEUP_PATCH_KEEP, eye_crops_from_patch
 from icaocheck.io import ImageReadError, load_image
-from icaocheck.pipeline import Pipeline
+from icaocheck.pipeline import FaceAnalysis, Pipeline
 
 MANIFEST_COLUMNS = (
     "crop_path",
@@ -37,8 +38,12 @@ MANIFEST_COLUMNS = (
 )
 # Which crops of a face each attribute trains on.
 CROPS_FOR_ATTRIBUTE = {"eyes": ("right_eye", "left_eye"), "mouth": ("mouth",), "cover": ("face",)}
-# Photo kinds that are already a single eye: resized, not detected.
-EYE_PATCH_KINDS = ("eye_patch", "eye_closeup")
+# Photo kinds that are already a single eye, and how much of each to keep: resized, not detected.
+EYE_PATCH_KEEP = {"eye_patch": CEW_PATCH_KEEP, "eye_closeup": CLOSEUP_PATCH_KEEP}
+# Faces whose landmark eyes stray this far (in inter-eye distances) from MTCNN's eye keypoints,
+# or that are rolled further than this, are rejected rather than cropped.
+MAX_EYE_DRIFT_IED = 0.35
+MAX_ROLL_DEG = 30.0
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,9 @@ class LabelledPhoto:
     out_dir: Path
 
 
-def read_labels(labels_csv: Path, attributes: tuple[str, ...] = tuple(CROPS_FOR_ATTRIBUTE)) -> list[LabelledPhoto]:
+def read_labels(
+    labels_csv: Path, attributes: tuple[str, ...] = tuple(CROPS_FOR_ATTRIBUTE)
+) -> list[LabelledPhoto]:
     """Group the label rows of ``attributes`` by image file, in file order."""
     by_path: dict[str, list[dict[str, str]]] = {}
     with labels_csv.open(newline="") as stream:
@@ -65,11 +72,36 @@ def read_labels(labels_csv: Path, attributes: tuple[str, ...] = tuple(CROPS_FOR_
 
 
 def _box_centre(box: str) -> tuple[float, float] | None:
-    """Centre of an "x,y,w,h" label box: it tells which of several faces the label is about."""
+    """Centre of the label's "x,y,w,h" boxes (several are joined by ";"): it says which face the label is about."""
     if not box:
         return None
-    x, y, w, h = (float(v) for v in box.split(","))
-    return (x + w / 2, y + h / 2)
+    centres = [
+        (x + w / 2, y + h / 2) for x, y, w, h in (map(float, part.split(",")) for part in box.split(";"))
+    ]
+    return (sum(c[0] for c in centres) / len(centres), sum(c[1] for c in centres) / len(centres))
+
+
+def _implausible_face(analysis: FaceAnalysis) -> str:
+    """Why the crops of ``analysis`` would teach a model nothing, or "" if they look sound.
+
+    Augmented copies in the data are rotated or upside down; there dlib still draws an upright
+    face inside the box, so its eyes land away from MTCNN's eye keypoints.
+    """
+    assert analysis.landmarks is not None
+    landmarks = analysis.landmarks
+    keypoints = analysis.faces[analysis.assessed].keypoints
+    ied = max(landmarks.inter_eye_distance, 1.0)
+    drift = max(
+        float(np.linalg.norm(keypoints[0] - landmarks.right_eye_center)),
+        float(np.linalg.norm(keypoints[1] - landmarks.left_eye_center)),
+    )
+    if drift > MAX_EYE_DRIFT_IED * ied:
+        return f"landmark eyes {drift / ied:.2f} IED away from the detector's (rotated or upside-down face)"
+    dx, dy = landmarks.left_eye_center - landmarks.right_eye_center
+    roll = math.degrees(math.atan2(float(dy), float(dx)))
+    if abs(roll) > MAX_ROLL_DEG:
+        return f"face rolled by {roll:.0f}°"
+    return ""
 
 
 def _safe_stem(path: Path) -> str:
@@ -97,14 +129,19 @@ def collect_photo(pipeline: Pipeline, photo: LabelledPhoto) -> list[dict[str, ob
     except ImageReadError as error:
         return [_manifest_row(row, status="error", reason=error.reason) for row in photo.rows]
     stem = f"{photo.index:06d}_{_safe_stem(photo.path)}"
-    if photo.rows[0]["kind"] in EYE_PATCH_KINDS:
-        gray = cv2.cvtColor(record.pixels, cv2.COLOR_BGR2GRAY)
-        eye = eye_crops_from_patch(gray, pipeline.config.crops.eye_size)
+    kind = photo.rows[0]["kind"]
+    if kind in EYE_PATCH_KEEP:
+        eye = eye_crops_from_patch(record.pixels, pipeline.config.crops.eye_size, EYE_PATCH_KEEP[kind])
         relative = _write_png(photo.out_dir, f"eye_patch/{stem}.png", eye)
-        return [_manifest_row(row, crop_path=relative, crop_kind="eye_patch", status="ok") for row in photo.rows]
+        return [
+            _manifest_row(row, crop_path=relative, crop_kind="eye_patch", status="ok") for row in photo.rows
+        ]
     analysis = pipeline.analyse(record, near=_box_centre(photo.rows[0]["box"]))
     if analysis.crops is None:
         return [_manifest_row(row, status="no_face", reason="no face was detected") for row in photo.rows]
+    rejection = _implausible_face(analysis)
+    if rejection:
+        return [_manifest_row(row, status="rejected", reason=rejection) for row in photo.rows]
     confidence = round(analysis.faces[analysis.assessed].confidence, 4)
     written: dict[str, str] = {}
     out: list[dict[str, object]] = []

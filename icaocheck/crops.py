@@ -17,6 +17,13 @@ from icaocheck.config import CropConfig
 from icaocheck.types import Crops, Landmarks
 
 _OUTER_LIP = slice(48, 60)
+_DEFAULT_CONFIG = CropConfig()  # frozen, so one shared default instance is safe
+
+# Share of a ready-cut eye patch's side that matches the eye crops' framing, judged side by side
+# on contact sheets: CEW's 24×24 patches are already about as tight as the eye crops (eye ≈ 70-80 %
+# of the width), the Kaggle drowsiness close-ups are looser (the eye ≈ 60-70 %, the whole brow).
+CEW_PATCH_KEEP = 1.0
+CLOSEUP_PATCH_KEEP = 0.85
 
 
 def _crop_matrix(
@@ -41,16 +48,20 @@ def _crop_matrix(
 def _warp(gray: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
     """Apply ``matrix`` into a ``size``×``size`` crop with area-averaging quality.
 
-    Bilinear sampling alone aliases once a crop shrinks the image by more than about 2× (it reads
-    only 2×2 source pixels per output pixel; large photos shrink the face crop 5–10×). Then the
+    Bilinear sampling alone aliases once a crop shrinks the image by about 1.5× or more (it reads
+    only 2×2 source pixels per output pixel; large photos shrink the face crop 5-10×). Then the
     warp renders at ``factor``× the size, close to the source resolution, and an integer-factor
-    INTER_AREA resize averages each factor×factor block: an exact box filter, far cheaper than
-    blurring the source first.
+    INTER_AREA resize averages each factor×factor block. On a noisy 3072² portrait (IED 260 px)
+    this stays within 0.35 grey levels (mean absolute) of a 24× supersampled reference, where
+    plain bilinear is 5.5-6 off, for about 1 ms for all four crops; Gaussian pre-blurring the
+    photo instead was 4× further off and 30× slower.
     """
     shrink = 1.0 / math.sqrt(abs(np.linalg.det(matrix[:, :2])))
-    factor = int(shrink)
+    factor = round(shrink)
     if factor < 2:
-        return cv2.warpAffine(gray, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return cv2.warpAffine(
+            gray, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
     # Pixel u of the small crop covers pixels factor*u .. factor*u + factor - 1 of the large one,
     # whose centre is factor*u + (factor - 1) / 2.
     large = matrix * factor
@@ -61,7 +72,7 @@ def _warp(gray: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(big, (size, size), interpolation=cv2.INTER_AREA)
 
 
-def cut_crops(gray: np.ndarray, landmarks: Landmarks, config: CropConfig = CropConfig()) -> Crops:
+def cut_crops(gray: np.ndarray, landmarks: Landmarks, config: CropConfig = _DEFAULT_CONFIG) -> Crops:
     """The four classifier crops of ``gray`` (uint8, shape (height, width)).
 
     The image is rotated about the eye midpoint so the eye line is horizontal. The subject's left
@@ -91,7 +102,9 @@ def cut_crops(gray: np.ndarray, landmarks: Landmarks, config: CropConfig = CropC
         right_eye=cut(np.array([-ied / 2, 0.0]) + eye_up, config.eye_side_ied, config.eye_size),
         left_eye=cut(np.array([ied / 2, 0.0]) + eye_up, config.eye_side_ied, config.eye_size, mirror=True),
         mouth=cut(mouth_center, config.mouth_side_ied, config.mouth_size),
-        face=cut(np.array([0.0, config.face_center_below_eyes_ied * ied]), config.face_side_ied, config.face_size),
+        face=cut(
+            np.array([0.0, config.face_center_below_eyes_ied * ied]), config.face_side_ied, config.face_size
+        ),
     )
 
 

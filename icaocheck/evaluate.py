@@ -21,8 +21,8 @@ from icaocheck.checks.attributes import ATTRIBUTE_CHECKS
 from icaocheck.config import Config
 from icaocheck.pipeline import Pipeline
 from icaocheck.split import is_validation_group
+from icaocheck.training.metrics import det_curve, eer, rates_at
 from icaocheck.types import ImageStatus, Landmarks
-from icaocheck.training.metrics import det_curve, equal_error_rate, rates_at
 
 # Labels of the non-compliant (positive) and compliant (negative) classes, per evaluated attribute.
 ATTRIBUTE_LABELS = {
@@ -34,8 +34,16 @@ ATTRIBUTE_LABELS = {
 WHOLE_PHOTO_KINDS = ("face", "frame")
 # FPR / FNR in % at each system's operating point (Mazandarani et al. 2021, Table 3).
 PAPER_TABLE_3 = {
-    "eyes": {"paper (SqueezeMiniVGG)": (2.58, 2.12), "Cognitec": (1.53, 1.52), "Neurotechnology": (3.99, 3.87)},
-    "mouth": {"paper (SqueezeMiniVGG)": (5.68, 5.12), "Cognitec": (22.6, 22.6), "Neurotechnology": (14.4, 14.1)},
+    "eyes": {
+        "paper (SqueezeMiniVGG)": (2.58, 2.12),
+        "Cognitec": (1.53, 1.52),
+        "Neurotechnology": (3.99, 3.87),
+    },
+    "mouth": {
+        "paper (SqueezeMiniVGG)": (5.68, 5.12),
+        "Cognitec": (22.6, 22.6),
+        "Neurotechnology": (14.4, 14.1),
+    },
     "veil": {"paper (SqueezeVGG)": (4.68, 4.21)},
 }
 
@@ -111,11 +119,17 @@ def _score_photo(pipeline: Pipeline, item: tuple[LabelledPath, str]) -> PhotoSco
             geometry = -eye_opening(result.landmarks)  # small opening → closed
         elif attribute == "mouth":
             geometry = lip_gap(result.landmarks)
-    return PhotoScore(photo.path, photo.label, photo.source, photo.group, result.status.value, score, geometry)
+    return PhotoScore(
+        photo.path, photo.label, photo.source, photo.group, result.status.value, score, geometry
+    )
 
 
 def score_photos(
-    photos: list[LabelledPath], attribute: str, workers: int = 1, config: Config | None = None, models: Path | None = None
+    photos: list[LabelledPath],
+    attribute: str,
+    workers: int = 1,
+    config: Config | None = None,
+    models: Path | None = None,
 ) -> list[PhotoScore]:
     return list(map_with_pipeline(_score_photo, ((p, attribute) for p in photos), workers, config, models))
 
@@ -159,11 +173,11 @@ def summarise(attribute: str, scored: list[PhotoScore], shipped_threshold: float
     assessed = [s for s in scored if s.score is not None]
     scores = np.array([s.score for s in assessed], dtype=np.float64)
     labels = np.array([s.label for s in assessed], dtype=np.int64)
-    eer, eer_threshold = equal_error_rate(scores, labels)
+    cnn_eer, eer_threshold = eer(scores, labels)
     geometric = [s for s in assessed if s.geometry is not None]
     geometry_eer = geometry_threshold = None
     if geometric:
-        geometry_eer, geometry_threshold = equal_error_rate(
+        geometry_eer, geometry_threshold = eer(
             np.array([s.geometry for s in geometric]), np.array([s.label for s in geometric])
         )
     per_source: dict[str, dict[str, float]] = {}
@@ -185,7 +199,7 @@ def summarise(attribute: str, scored: list[PhotoScore], shipped_threshold: float
         negatives=int(sum(1 - s.label for s in scored)),
         no_face_rate=sum(s.status == "no_face" for s in scored) / max(len(scored), 1),
         error_rate=sum(s.status == "error" for s in scored) / max(len(scored), 1),
-        eer=eer,
+        eer=cnn_eer,
         eer_threshold=eer_threshold,
         at_shipped=None if shipped_threshold is None else operating_point(scores, labels, shipped_threshold),
         geometry_eer=geometry_eer,
@@ -211,12 +225,24 @@ def write_plots(scored: list[PhotoScore], evaluation: Evaluation, out_dir: Path)
     axis.plot(fpr * 100, fnr * 100, label=f"CNN (EER {evaluation.eer * 100:.2f} %)")
     geometric = [s for s in assessed if s.geometry is not None]
     if geometric:
-        _, gfpr, gfnr = det_curve(np.array([s.geometry for s in geometric]), np.array([s.label for s in geometric]))
-        axis.plot(gfpr * 100, gfnr * 100, "--", label=f"landmark geometry (EER {evaluation.geometry_eer * 100:.2f} %)")
+        _, gfpr, gfnr = det_curve(
+            np.array([s.geometry for s in geometric]), np.array([s.label for s in geometric])
+        )
+        axis.plot(
+            gfpr * 100,
+            gfnr * 100,
+            "--",
+            label=f"landmark geometry (EER {evaluation.geometry_eer * 100:.2f} %)",
+        )
     for system, (paper_fpr, paper_fnr) in evaluation.paper_table_3.items():
         axis.plot([paper_fpr], [paper_fnr], "o", label=system)
     if evaluation.at_shipped is not None:
-        axis.plot([evaluation.at_shipped.fpr * 100], [evaluation.at_shipped.fnr * 100], "k*", label="shipped threshold")
+        axis.plot(
+            [evaluation.at_shipped.fpr * 100],
+            [evaluation.at_shipped.fnr * 100],
+            "k*",
+            label="shipped threshold",
+        )
     axis.set(xscale="log", yscale="log", xlabel="FPR (%)", ylabel="FNR (%)", title=f"DET: {name}")
     axis.set_xlim(0.1, 100)
     axis.set_ylim(0.1, 100)
@@ -232,7 +258,9 @@ def write_plots(scored: list[PhotoScore], evaluation: Evaluation, out_dir: Path)
     recall = true_positives / max(int(labels.sum()), 1)
     figure, axis = plt.subplots(figsize=(5, 5))
     axis.plot(recall, precision)
-    axis.set(xlabel="recall", ylabel="precision", title=f"precision–recall: {name}", xlim=(0, 1), ylim=(0, 1.02))
+    axis.set(
+        xlabel="recall", ylabel="precision", title=f"precision–recall: {name}", xlim=(0, 1), ylim=(0, 1.02)
+    )
     axis.grid(True, alpha=0.3)
     pr_png = out_dir / f"{name}_pr.png"
     figure.savefig(pr_png, dpi=110, bbox_inches="tight")
@@ -254,15 +282,26 @@ def markdown_summary(evaluation: Evaluation) -> str:
     ]
     if e.at_shipped is not None:
         s = e.at_shipped
-        lines.append(f"| icaocheck CNN at shipped threshold | {s.fpr * 100:.2f} | {s.fnr * 100:.2f} | {s.threshold:.4f} |")
+        lines.append(
+            f"| icaocheck CNN at shipped threshold | {s.fpr * 100:.2f} | {s.fnr * 100:.2f} | {s.threshold:.4f} |"
+        )
     if e.geometry_eer is not None:
-        lines.append(f"| landmark geometry at EER | {e.geometry_eer * 100:.2f} | {e.geometry_eer * 100:.2f} | "
-                     f"{e.geometry_threshold:.4f} |")
+        lines.append(
+            f"| landmark geometry at EER | {e.geometry_eer * 100:.2f} | {e.geometry_eer * 100:.2f} | "
+            f"{e.geometry_threshold:.4f} |"
+        )
     for system, (fpr, fnr) in e.paper_table_3.items():
         lines.append(f"| {system} (published) | {fpr} | {fnr} | |")
     if e.at_shipped is not None:
-        lines += ["", f"Precision {e.at_shipped.precision:.4f}, recall {e.at_shipped.recall:.4f} at the shipped threshold."]
-    lines += ["", "| source | photos | share labelled non-compliant | no face | share flagged |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"Precision {e.at_shipped.precision:.4f}, recall {e.at_shipped.recall:.4f} at the shipped threshold.",
+        ]
+    lines += [
+        "",
+        "| source | photos | share labelled non-compliant | no face | share flagged |",
+        "|---|---|---|---|---|",
+    ]
     for source, stats in e.per_source.items():
         lines.append(
             f"| {source} | {stats['photos']:.0f} | {stats['label_non_compliant']:.2f} | {stats['no_face']:.0f} | "
@@ -271,7 +310,9 @@ def markdown_summary(evaluation: Evaluation) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_outputs(scored: list[PhotoScore], evaluation: Evaluation, out_dir: Path, plots: bool = True) -> list[Path]:
+def write_outputs(
+    scored: list[PhotoScore], evaluation: Evaluation, out_dir: Path, plots: bool = True
+) -> list[Path]:
     """The JSON and Markdown summaries, per-photo scores as CSV, and (optionally) the plots."""
     out_dir.mkdir(parents=True, exist_ok=True)
     name = evaluation.attribute

@@ -36,7 +36,6 @@ class FaceAnalysis:
     crops: Crops | None
 
 
-
 class Pipeline:
     """All stages with their models loaded; one per worker process."""
 
@@ -46,7 +45,8 @@ class Pipeline:
         self.detector = FaceDetector(self.config.detection, threads=threads)
         self.landmarks = LandmarkPredictor()
         self.models: dict[str, AttributeModel | None] = {
-            check.model: load_attribute_model(check.model, models, threads=threads) for check in ATTRIBUTE_CHECKS
+            check.model: load_attribute_model(check.model, models, threads=threads)
+            for check in ATTRIBUTE_CHECKS
         }
 
     def analyse(

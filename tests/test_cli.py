@@ -26,7 +26,9 @@ def _copy_examples(target: Path, names: list[str]) -> list[Path]:
 
 
 def test_help_answers_in_a_subprocess() -> None:
-    done = subprocess.run([sys.executable, "-m", "icaocheck.cli", "--help"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "icaocheck.cli", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0
     assert "scan" in done.stdout and "crops" in done.stdout
 

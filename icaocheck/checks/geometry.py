@@ -37,7 +37,9 @@ def face_size(evidence: FaceEvidence, config: GeometryConfig) -> CheckResult:
 
 def inter_eye_distance(evidence: FaceEvidence, config: GeometryConfig) -> CheckResult:
     distance = evidence.landmarks.inter_eye_distance
-    return _at_least("inter_eye_distance", distance, config.min_inter_eye_px, "px", "the distance between eye centres")
+    return _at_least(
+        "inter_eye_distance", distance, config.min_inter_eye_px, "px", "the distance between eye centres"
+    )
 
 
 def head_roll(evidence: FaceEvidence, config: GeometryConfig) -> CheckResult:
@@ -46,7 +48,9 @@ def head_roll(evidence: FaceEvidence, config: GeometryConfig) -> CheckResult:
     roll = -math.degrees(math.atan2(float(dy), float(dx)))
     ok = abs(roll) <= config.max_roll_deg
     reason = "" if ok else f"head is tilted by {roll:+.1f}°, beyond ±{config.max_roll_deg:.0f}°"
-    return CheckResult("head_roll", Verdict.PASS if ok else Verdict.FAIL, roll, config.max_roll_deg, "deg", reason)
+    return CheckResult(
+        "head_roll", Verdict.PASS if ok else Verdict.FAIL, roll, config.max_roll_deg, "deg", reason
+    )
 
 
 def geometry_checks(evidence: FaceEvidence, config: GeometryConfig) -> list[CheckResult]:
