@@ -117,7 +117,7 @@ def run_bench(
             for stage, value in result.timings_ms.items():
                 stage_runs.setdefault(stage, []).append(value)
     order = [s for s in STAGE_ORDER if s in stage_runs]
-    order += sorted(s for s in stage_runs if s not in order and s != "total") + ["total"]
+    order += [*sorted(s for s in stage_runs if s not in order and s != "total"), "total"]
     stages = {stage: _timing(stage_runs[stage]) for stage in order if stage in stage_runs}
     bare = _timing(decode_runs)
     total = stages["total"].median_ms

@@ -166,9 +166,7 @@ class ImageResult:
             return None
         if self.status is ImageStatus.NO_FACE:
             return False
-        if any(c.verdict is Verdict.FAIL for c in self.checks):
-            return False
-        return True
+        return not any(c.verdict is Verdict.FAIL for c in self.checks)
 
     def check(self, name: str) -> CheckResult | None:
         return next((c for c in self.checks if c.name == name), None)

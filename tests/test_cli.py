@@ -42,8 +42,9 @@ def test_scan_writes_one_csv_row_per_file(tmp_path: Path, example_photos: list[P
     assert sorted(Path(r["path"]).name for r in rows) == sorted(p.name for p in example_photos)
     by_name = {Path(r["path"]).name: r for r in rows}
     assert by_name["no_face_cat.png"]["status"] == "no_face"
-    assert by_name["compliant_astronaut.png"]["status"] == "ok"
-    assert float(by_name["compliant_astronaut.png"]["face_w"]) > 90
+    assert by_name["portrait_600x800.jpg"]["status"] == "ok"
+    assert float(by_name["portrait_600x800.jpg"]["face_w"]) > 100
+    assert by_name["portrait_600x800.jpg"]["face_size_verdict"] == "pass"
 
 
 def test_unreadable_file_gives_exit_code_2_and_a_row(tmp_path: Path) -> None:
