@@ -18,6 +18,9 @@ class DetectionConfig:
     min_face_px: int = 20  # never search below this, whatever the ratio gives
     # Downscale factor between pyramid levels (MTCNN's customary value).
     scale_factor: float = 0.709
+    # Share of the photo's size added on every side for a second try when no face is found:
+    # MTCNN misses faces that fill the whole frame (tight archive crops).
+    retry_padding: float = 0.25
     # Per-stage score thresholds of P-Net, R-Net and O-Net.
     thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
 

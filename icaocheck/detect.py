@@ -203,30 +203,44 @@ class FaceDetector:
     def detect(self, bgr: np.ndarray, timings: dict[str, float] | None = None) -> list[Face]:
         """Faces in a BGR uint8 photo (BGRA and grayscale are accepted too), largest box first.
 
+        When nothing is found, detection runs once more on the photo padded on every side by
+        ``config.retry_padding`` of its size: MTCNN misses faces that fill the whole frame (tight
+        crops), and the padding gives them a margin. Boxes are in the original photo's pixels.
+
         With ``timings``, stores the milliseconds spent in each stage under "pnet", "rnet" and
         "onet" (0 for a stage not reached because the previous one found nothing).
         """
         bgr = _as_bgr(bgr)
         stage_ms = {"pnet": 0.0, "rnet": 0.0, "onet": 0.0}
         try:
-            pyramid = _HalvingPyramid(bgr)
-            clock = time.perf_counter()
-            boxes = self._proposals(pyramid)
-            stage_ms["pnet"] = _ms_since(clock)
-            if len(boxes) == 0:
-                return []
-            clock = time.perf_counter()
-            boxes = self._refine(pyramid, boxes)
-            stage_ms["rnet"] = _ms_since(clock)
-            if len(boxes) == 0:
-                return []
-            clock = time.perf_counter()
-            faces = self._output(pyramid, boxes)
-            stage_ms["onet"] = _ms_since(clock)
-            return faces
+            faces = self._detect_once(bgr, stage_ms)
+            if faces or self.config.retry_padding <= 0:
+                return faces
+            height, width = bgr.shape[:2]
+            pad_x, pad_y = round(width * self.config.retry_padding), round(height * self.config.retry_padding)
+            fill = [float(v) for v in bgr.reshape(-1, 3).mean(axis=0)]
+            padded = cv2.copyMakeBorder(bgr, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_CONSTANT, value=fill)
+            return [_shifted(face, -pad_x, -pad_y) for face in self._detect_once(padded, stage_ms)]
         finally:
             if timings is not None:
                 timings.update(stage_ms)
+
+    def _detect_once(self, bgr: np.ndarray, stage_ms: dict[str, float]) -> list[Face]:
+        pyramid = _HalvingPyramid(bgr)
+        clock = time.perf_counter()
+        boxes = self._proposals(pyramid)
+        stage_ms["pnet"] += _ms_since(clock)
+        if len(boxes) == 0:
+            return []
+        clock = time.perf_counter()
+        boxes = self._refine(pyramid, boxes)
+        stage_ms["rnet"] += _ms_since(clock)
+        if len(boxes) == 0:
+            return []
+        clock = time.perf_counter()
+        faces = self._output(pyramid, boxes)
+        stage_ms["onet"] += _ms_since(clock)
+        return faces
 
     def _proposals(self, pyramid: _HalvingPyramid) -> np.ndarray:
         """P-Net over the pyramid: candidate boxes (calibrated, squared), (N, 4) float64."""
@@ -306,6 +320,12 @@ def _as_bgr(image: np.ndarray) -> np.ndarray:
     if image.ndim == 3 and image.shape[2] == 3:
         return image
     raise ValueError(f"expected an image of shape (H, W), (H, W, 3) or (H, W, 4), got {image.shape}")
+
+
+def _shifted(face: Face, dx: float, dy: float) -> Face:
+    box = face.box
+    keypoints = face.keypoints + np.array([dx, dy], dtype=face.keypoints.dtype)
+    return Face(Box(box.x + dx, box.y + dy, box.w, box.h), face.confidence, keypoints)
 
 
 def _ms_since(start: float) -> float:
