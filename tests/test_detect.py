@@ -275,3 +275,17 @@ def test_face_cut_by_the_frame(detector: FaceDetector) -> None:
     faces = detector.detect(image)
     assert len(faces) >= 1
     assert faces[0].box.y < 10
+
+
+def test_face_filling_the_frame_is_found_by_the_padded_retry() -> None:
+    """A tight crop (the face box minus 10 % a side) defeats one MTCNN pass; the padded retry finds it."""
+
+    portrait = cv2.imread(str(Path(__file__).resolve().parent.parent / "examples" / "photos" / "portrait_600x800.jpg"))
+    x, y, w, h = 182, 96, 134, 175  # the portrait's face box
+    tight = portrait[y + h // 10 : y + h - h // 10, x + w // 10 : x + w - w // 10]
+    assert FaceDetector(DetectionConfig(retry_padding=0.0)).detect(tight) == []
+    (face,) = FaceDetector().detect(tight)
+    # Coordinates are the tight crop's own: the box reaches beyond it on every side.
+    assert face.box.x < 0 and face.box.y < 0
+    assert face.box.x2 > tight.shape[1] and face.box.y2 > tight.shape[0]
+    assert 0 < face.keypoints[0][0] < face.keypoints[1][0] < tight.shape[1]
