@@ -66,9 +66,7 @@ def scan(
     ] = None,
     report_format: Annotated[
         str | None,
-        typer.Option(
-            "--format", "-f", help="csv, json or jsonl; default: from --output's extension, else csv."
-        ),
+        typer.Option("--format", "-f", help="csv, json or jsonl; default: from --output's extension, else csv."),
     ] = None,
 ) -> None:
     """Audit photos; one report row per input file.
@@ -175,9 +173,7 @@ def _print_summary(
 
 @app.command()
 def crops(
-    labels: Annotated[
-        Path, typer.Argument(exists=True, dir_okay=False, help="Labels CSV (shared/data format).")
-    ],
+    labels: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Labels CSV (shared/data format).")],
     out_dir: Annotated[Path, typer.Argument(file_okay=False, help="Folder for the crops and manifest.csv.")],
     workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes; 0 = one per core.")] = 1,
     attribute: Annotated[
@@ -212,11 +208,36 @@ def crops(
     console.print(table)
 
 
+@app.command("augment-cover")
+def augment_cover(
+    source: Annotated[Path, typer.Argument(exists=True, help="Labels CSV (uncovered faces) or photo folder.")],
+    out_dir: Annotated[Path, typer.Argument(file_okay=False, help="Folder for covered images and labels.csv.")],
+    kinds: Annotated[
+        list[str] | None, typer.Option("--kind", "-k", help="Cover kinds to draw (repeatable); default all.")
+    ] = None,
+    copies: Annotated[int, typer.Option(help="Covered versions per photo.")] = 1,
+    every: Annotated[int, typer.Option(help="Use every N-th photo only.")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of the random covers.")] = 0,
+    workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes for the landmarks.")] = 1,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subfolders.")] = False,
+) -> None:
+    """Draw synthetic masks, scarves, niqabs, veils and hands over real uncovered faces (training data)."""
+    from icaocheck.collect import synthesise_covers, uncovered_photos
+    from icaocheck.covers import COVER_KINDS
+
+    unknown = sorted(set(kinds or ()) - set(COVER_KINDS))
+    if unknown:
+        console.print(f"[red]error:[/] expected kinds among {', '.join(COVER_KINDS)}, got {unknown}")
+        raise typer.Exit(EXIT_INPUT_ERROR)
+    photos = uncovered_photos(source, recursive)[:: max(every, 1)]
+    with console.status(f"drawing covers over {len(photos)} photos"):
+        rows = synthesise_covers(photos, out_dir, workers, tuple(kinds) if kinds else None, copies, seed)
+    console.print(f"wrote {len(rows)} covered images and {out_dir / 'labels.csv'} (from {len(photos)} photos)")
+
+
 @app.command()
 def bench(
-    images: Annotated[
-        list[Path] | None, typer.Argument(help="Photos to time (default: the bundled examples).")
-    ] = None,
+    images: Annotated[list[Path] | None, typer.Argument(help="Photos to time (default: the bundled examples).")] = None,
     threads: Annotated[int, typer.Option(help="onnxruntime and OpenCV threads.")] = 1,
     repeat: Annotated[int, typer.Option(help="Timed runs per photo.")] = 10,
     warmup: Annotated[int, typer.Option(help="Untimed runs per photo first.")] = 2,
@@ -237,9 +258,7 @@ def bench(
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
         return
-    table = Table(
-        title=f"icaocheck bench: {report.images} photos × {report.repeat} runs, {threads} thread(s)"
-    )
+    table = Table(title=f"icaocheck bench: {report.images} photos × {report.repeat} runs, {threads} thread(s)")
     table.add_column("stage")
     table.add_column("median ms", justify="right")
     table.add_column("p95 ms", justify="right")
@@ -264,9 +283,7 @@ def bench(
 
 @app.command("export-mtcnn")
 def export_mtcnn_command(
-    out_dir: Annotated[
-        Path | None, typer.Argument(help="Target folder (default: icaocheck's models folder).")
-    ] = None,
+    out_dir: Annotated[Path | None, typer.Argument(help="Target folder (default: icaocheck's models folder).")] = None,
 ) -> None:
     """Rebuild the MTCNN P/R/O-Net ONNX files from the weights shipped in the mtcnn package."""
     from icaocheck.model_files import models_dir

@@ -56,9 +56,7 @@ class LabelledPhoto:
     out_dir: Path
 
 
-def read_labels(
-    labels_csv: Path, attributes: tuple[str, ...] = tuple(CROPS_FOR_ATTRIBUTE)
-) -> list[LabelledPhoto]:
+def read_labels(labels_csv: Path, attributes: tuple[str, ...] = tuple(CROPS_FOR_ATTRIBUTE)) -> list[LabelledPhoto]:
     """Group the label rows of ``attributes`` by image file, in file order."""
     by_path: dict[str, list[dict[str, str]]] = {}
     with labels_csv.open(newline="") as stream:
@@ -66,18 +64,14 @@ def read_labels(
             if row["attribute"] in attributes:
                 by_path.setdefault(row["path"], []).append(row)
     base = labels_csv.parent
-    return [
-        LabelledPhoto(i, base / path, tuple(rows), Path()) for i, (path, rows) in enumerate(by_path.items())
-    ]
+    return [LabelledPhoto(i, base / path, tuple(rows), Path()) for i, (path, rows) in enumerate(by_path.items())]
 
 
 def _box_centre(box: str) -> tuple[float, float] | None:
     """Centre of the label's "x,y,w,h" boxes (several are joined by ";"): it says which face the label is about."""
     if not box:
         return None
-    centres = [
-        (x + w / 2, y + h / 2) for x, y, w, h in (map(float, part.split(",")) for part in box.split(";"))
-    ]
+    centres = [(x + w / 2, y + h / 2) for x, y, w, h in (map(float, part.split(",")) for part in box.split(";"))]
     return (sum(c[0] for c in centres) / len(centres), sum(c[1] for c in centres) / len(centres))
 
 
@@ -133,9 +127,7 @@ def collect_photo(pipeline: Pipeline, photo: LabelledPhoto) -> list[dict[str, ob
     if kind in EYE_PATCH_KEEP:
         eye = eye_crops_from_patch(record.pixels, pipeline.config.crops.eye_size, EYE_PATCH_KEEP[kind])
         relative = _write_png(photo.out_dir, f"eye_patch/{stem}.png", eye)
-        return [
-            _manifest_row(row, crop_path=relative, crop_kind="eye_patch", status="ok") for row in photo.rows
-        ]
+        return [_manifest_row(row, crop_path=relative, crop_kind="eye_patch", status="ok") for row in photo.rows]
     analysis = pipeline.analyse(record, near=_box_centre(photo.rows[0]["box"]))
     if analysis.crops is None:
         return [_manifest_row(row, status="no_face", reason="no face was detected") for row in photo.rows]
@@ -174,3 +166,78 @@ def collect_crops(
         for rows in map_with_pipeline(collect_photo, tasks, workers, config):
             writer.writerows(rows)
             yield rows
+
+
+def _plausible_landmarks(pipeline: Pipeline, path: str) -> np.ndarray | None:
+    """The 68 points of the photo's largest face, or None if it has none worth drawing on."""
+    try:
+        record = load_image(path, pipeline.config.max_image_pixels)
+    except ImageReadError:
+        return None
+    analysis = pipeline.analyse(record)
+    if analysis.landmarks is None or _implausible_face(analysis):
+        return None
+    return analysis.landmarks.points
+
+
+def uncovered_photos(source: Path, recursive: bool = False) -> list[LabelledPhoto]:
+    """Photos to draw covers on: a labels CSV's ``cover``/``uncovered`` whole faces, or a folder's images.
+
+    A folder's photos get their file stem as group (each its own group).
+    """
+    if source.is_file():
+        return [
+            photo
+            for photo in read_labels(source, ("cover",))
+            if any(row["label"] == "uncovered" and row["kind"] == "face" for row in photo.rows)
+        ]
+    from icaocheck.io import find_images
+
+    photos = []
+    for index, path in enumerate(find_images([source], recursive=recursive)):
+        row = {"path": path, "source": "folder", "group": Path(path).stem, "licence": "", "kind": "face"}
+        photos.append(LabelledPhoto(index, Path(path), (row,), Path()))
+    return photos
+
+
+def synthesise_covers(
+    photos: list[LabelledPhoto],
+    out_dir: Path,
+    workers: int = 1,
+    kinds: tuple[str, ...] | None = None,
+    copies: int = 1,
+    seed: int = 0,
+) -> list[dict[str, str]]:
+    """Draw covers over ``photos`` into ``out_dir`` and write ``out_dir/labels.csv`` for ``icaocheck crops``.
+
+    Each covered image keeps its source photo's group, so a face and its covered copies always
+    fall on the same side of the train/validation split. Returns the label rows written.
+    """
+    from icaocheck.covers import COVER_KINDS, augment_dataset
+
+    paths = [str(photo.path) for photo in photos]
+    points = map_with_pipeline(_plausible_landmarks, paths, workers)
+    items = ((path, marks) for path, marks in zip(paths, points, strict=True) if marks is not None)
+    covered = augment_dataset(items, out_dir, kinds=kinds or COVER_KINDS, copies=copies, seed=seed)
+    origin = {str(photo.path): photo.rows[0] for photo in photos}
+    rows = []
+    for image in covered:
+        original = origin[image.source_path]
+        rows.append(
+            {
+                "path": image.out_path,
+                "source": f"synthetic_{image.kind}",
+                "attribute": "cover",
+                "label": "covered",
+                "kind": "face",
+                "group": original["group"],
+                "box": "",
+                "licence": f"derived from a photo under: {original['licence'] or 'its own licence'}",
+                "note": f"{image.kind} drawn by icaocheck over {original['path']} (seed {image.seed})",
+            }
+        )
+    with (out_dir / "labels.csv").open("w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=list(rows[0]) if rows else ["path"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
