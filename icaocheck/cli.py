@@ -281,6 +281,83 @@ def bench(
     Console().print(facts)
 
 
+@app.command()
+def train(
+    model: Annotated[str, typer.Argument(help="eyes, mouth or veil.")],
+    data: Annotated[
+        list[Path], typer.Option("--data", "-d", help="Crops folder from `icaocheck crops` (repeatable), or a .npz.")
+    ],
+    out: Annotated[Path, typer.Option(help="Where the .onnx model and its card go.")] = Path("models"),
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 30,
+    seed: Annotated[int, typer.Option(help="Seed of weights, sampling and augmentation.")] = 0,
+    batch_size: Annotated[int, typer.Option(help="Crops per step.")] = 64,
+    threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 2,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    run_dir: Annotated[Path | None, typer.Option(help="Also keep the checkpoint and history here.")] = None,
+) -> None:
+    """Train one attribute model on crops (needs the `train` extra: torch), export ONNX and its model card."""
+    import shlex
+
+    try:
+        from icaocheck.training.train import train_attribute
+    except ImportError as error:
+        console.print(f"[red]error:[/] training needs PyTorch: pip install 'icaocheck[train]' ({error})")
+        raise typer.Exit(EXIT_INPUT_ERROR) from error
+    train_attribute(
+        model,
+        data,
+        out,
+        epochs,
+        seed,
+        batch_size=batch_size,
+        threads=threads,
+        device=device,
+        run_dir=run_dir,
+        command_line=shlex.join(["icaocheck", *sys.argv[1:]]),
+        log=console.print,
+    )
+
+
+@app.command()
+def evaluate(
+    labels: Annotated[
+        list[Path], typer.Argument(exists=True, dir_okay=False, help="Labels CSVs (shared/data format), merged.")
+    ],
+    attribute: Annotated[str, typer.Option("--attribute", "-a", help="eyes, mouth or veil.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the plots and summaries.")] = Path("evaluation"),
+    split: Annotated[str, typer.Option(help="validation (groups no model saw) or all.")] = "validation",
+    workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes; 0 = one per core.")] = 1,
+    plots: Annotated[bool, typer.Option(help="Write DET and precision-recall PNGs (needs matplotlib).")] = True,
+) -> None:
+    """Measure a check on whole labelled photos through the whole pipeline: DET, EER, rates at the shipped threshold."""
+    from icaocheck.classify import load_attribute_model
+    from icaocheck.evaluate import (
+        ATTRIBUTE_LABELS,
+        markdown_summary,
+        read_evaluation_set,
+        score_photos,
+        summarise,
+        write_outputs,
+    )
+
+    if attribute not in ATTRIBUTE_LABELS or split not in ("validation", "all"):
+        console.print(
+            f"[red]error:[/] expected --attribute among {', '.join(ATTRIBUTE_LABELS)} and --split validation|all"
+        )
+        raise typer.Exit(EXIT_INPUT_ERROR)
+    model = load_attribute_model(attribute)
+    if model is None:
+        console.print(f"[red]error:[/] no {attribute} model in the models folder: train it first")
+        raise typer.Exit(EXIT_INPUT_ERROR)
+    photos = [photo for csv_file in labels for photo in read_evaluation_set(csv_file, attribute, split)]
+    with console.status(f"scoring {len(photos)} photos"):
+        scored = score_photos(photos, attribute, workers)
+    evaluation = summarise(attribute, scored, model.card.threshold)
+    for path in write_outputs(scored, evaluation, out_dir, plots=plots):
+        console.print(f"wrote {path}")
+    Console().print(markdown_summary(evaluation))
+
+
 @app.command("export-mtcnn")
 def export_mtcnn_command(
     out_dir: Annotated[Path | None, typer.Argument(help="Target folder (default: icaocheck's models folder).")] = None,
