@@ -1,0 +1,5 @@
+import sys
+
+from icaocheck.training.command import main
+
+sys.exit(main())

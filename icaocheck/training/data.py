@@ -1,0 +1,215 @@
+"""Training crops: read from the manifest of ``icaocheck crops``, split by group, packed to .npz.
+
+``OUT_DIR/manifest.csv`` (written by ``icaocheck crops``) has one row per crop with columns
+``crop_path`` (relative to OUT_DIR, grayscale PNG), ``crop_kind`` (right_eye | left_eye |
+eye_patch | mouth | face), ``attribute`` (eyes | mouth | cover), ``label``, ``source``,
+``group``, ``kind``, ``source_path``, ``detection_confidence``, ``status`` (ok, or why there is
+no crop: no_face, rejected, error) and ``reason``. Only ``ok`` rows are used.
+
+The train/validation split is by ``group`` (duplicates and crops of one photo share a group)
+with :func:`icaocheck.split.is_validation_group`, the rule data collection and evaluation use
+too. This module needs no torch.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from icaocheck.config import CropConfig
+from icaocheck.split import VALIDATION_FRACTION, is_validation_group
+
+MANIFEST_NAME = "manifest.csv"
+SPLIT_RULE = (
+    "icaocheck.split.is_validation_group: validation iff "
+    "int.from_bytes(sha1(group utf-8)[:8], 'big') / 2**64 < fraction"
+)
+
+# Data attribute → its labels: label 1 is the non-compliant class, the model's positive.
+POSITIVE_LABEL = {"eyes": "closed", "mouth": "open", "cover": "covered"}
+NEGATIVE_LABEL = {"eyes": "open", "mouth": "closed", "cover": "uncovered"}
+# Eye patches and close-ups are single eyes already, resized rather than detected: crop kind "eye_patch".
+CROP_KINDS = {"eyes": ("right_eye", "left_eye", "eye_patch"), "mouth": ("mouth",), "cover": ("face",)}
+# Model file stem → data attribute: the face-covered model is called "veil" but learns from cover data.
+MODEL_ATTRIBUTE = {"eyes": "eyes", "mouth": "mouth", "veil": "cover"}
+
+
+def resolve_attribute(name: str) -> tuple[str, str]:
+    """``(model name, data attribute)`` for a model name (eyes, mouth, veil) or data attribute (cover)."""
+    if name in MODEL_ATTRIBUTE:
+        return name, MODEL_ATTRIBUTE[name]
+    for model, attribute in MODEL_ATTRIBUTE.items():
+        if attribute == name:
+            return model, attribute
+    raise ValueError(f"unknown attribute {name!r}; expected one of {', '.join(MODEL_ATTRIBUTE)}")
+
+
+def crop_size(attribute: str, crops: CropConfig | None = None) -> int:
+    crops = crops or CropConfig()
+    return {"eyes": crops.eye_size, "mouth": crops.mouth_size, "cover": crops.face_size}[attribute]
+
+
+@dataclass
+class CropSet:
+    """Crops of one attribute with what they are: pixels (N, S, S) uint8 and one entry per crop."""
+
+    attribute: str
+    images: np.ndarray
+    labels: np.ndarray  # uint8, 1 = non-compliant (POSITIVE_LABEL)
+    groups: np.ndarray  # str
+    sources: np.ndarray  # str
+    crop_kinds: np.ndarray  # str
+    skipped: dict[str, int] = field(default_factory=dict)  # why manifest rows were not used → count
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, index: np.ndarray) -> CropSet:
+        """The crops selected by a boolean mask or an index array."""
+        return CropSet(
+            self.attribute,
+            self.images[index],
+            self.labels[index],
+            self.groups[index],
+            self.sources[index],
+            self.crop_kinds[index],
+            dict(self.skipped),
+        )
+
+    def split(self, fraction: float = VALIDATION_FRACTION) -> tuple[CropSet, CropSet]:
+        """``(train, validation)`` by :func:`is_validation_group`."""
+        validation = np.array([is_validation_group(str(g), fraction) for g in self.groups], dtype=bool)
+        return self.subset(~validation), self.subset(validation)
+
+    def label_names(self) -> np.ndarray:
+        return np.where(self.labels == 1, POSITIVE_LABEL[self.attribute], NEGATIVE_LABEL[self.attribute])
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Crops per source and label: ``{source: {label: count}}``, sorted."""
+        table: dict[str, dict[str, int]] = {}
+        for (source, label), count in sorted(Counter(zip(self.sources, self.label_names(), strict=True)).items()):
+            table.setdefault(str(source), {})[str(label)] = count
+        return table
+
+    def save_npz(self, path: Path) -> None:
+        """Pack into one compressed ``.npz`` file (no pickles), e.g. to move the data to a GPU machine."""
+        if path.suffix != ".npz":
+            # numpy would append ".npz" itself, and the file would not be where the caller looks.
+            raise ValueError(f"{path}: a packed crop file must end in .npz")
+        np.savez_compressed(
+            path,
+            attribute=np.array(self.attribute),
+            images=self.images,
+            labels=self.labels,
+            groups=self.groups.astype(str),
+            sources=self.sources.astype(str),
+            crop_kinds=self.crop_kinds.astype(str),
+            skipped=np.array(json.dumps(self.skipped)),
+        )
+
+    @classmethod
+    def load_npz(cls, path: Path) -> CropSet:
+        with np.load(path, allow_pickle=False) as packed:
+            return cls(
+                str(packed["attribute"]),
+                packed["images"],
+                packed["labels"],
+                packed["groups"],
+                packed["sources"],
+                packed["crop_kinds"],
+                json.loads(str(packed["skipped"])),
+            )
+
+
+def format_counts(table: dict[str, dict[str, int]]) -> str:
+    """A plain-text table of :meth:`CropSet.counts`, for logs."""
+    labels = sorted({label for row in table.values() for label in row})
+    width = max([len(s) for s in table] + [6])
+    lines = [f"{'source':<{width}}  " + "  ".join(f"{label:>9}" for label in labels)]
+    for source, row in table.items():
+        lines.append(f"{source:<{width}}  " + "  ".join(f"{row.get(label, 0):>9}" for label in labels))
+    return "\n".join(lines)
+
+
+def load_crops(data_dir: Path, attribute: str, crops: CropConfig | None = None) -> CropSet:
+    """The usable crops of ``attribute`` (eyes | mouth | cover) listed in ``data_dir/manifest.csv``.
+
+    Rows of other attributes are ignored; rows that are not ``ok``, have a label other than the
+    attribute's two classes (``ambiguous``) or the wrong crop kind are counted in ``skipped``.
+    A listed crop that is missing or not of the expected size raises ``ValueError``.
+    """
+    size = crop_size(attribute, crops)
+    classes = {NEGATIVE_LABEL[attribute]: 0, POSITIVE_LABEL[attribute]: 1}
+    images: list[np.ndarray] = []
+    rows: list[tuple[int, str, str, str]] = []
+    skipped: Counter[str] = Counter()
+    with (data_dir / MANIFEST_NAME).open(newline="") as stream:
+        for row in csv.DictReader(stream):
+            if row["attribute"] != attribute:
+                continue
+            if row["status"] != "ok":
+                skipped[f"status {row['status']}"] += 1
+                continue
+            if row["label"] not in classes:
+                skipped[f"label {row['label']}"] += 1
+                continue
+            if row["crop_kind"] not in CROP_KINDS[attribute]:
+                skipped[f"crop kind {row['crop_kind']}"] += 1
+                continue
+            path = data_dir / row["crop_path"]
+            image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+            if image is None:
+                raise ValueError(f"crop {path} listed in the manifest cannot be read")
+            if image.shape != (size, size):
+                raise ValueError(f"crop {path} is {image.shape[1]}x{image.shape[0]}, expected {size}x{size}")
+            images.append(image)
+            rows.append((classes[row["label"]], row["group"], row["source"], row["crop_kind"]))
+    if not rows:
+        raise ValueError(f"{data_dir / MANIFEST_NAME} lists no usable {attribute} crops")
+    labels, groups, sources, kinds = zip(*rows, strict=True)
+    return CropSet(
+        attribute,
+        np.stack(images),
+        np.array(labels, dtype=np.uint8),
+        np.array(groups, dtype=str),
+        np.array(sources, dtype=str),
+        np.array(kinds, dtype=str),
+        dict(sorted(skipped.items())),
+    )
+
+
+def load_data(path: Path, attribute: str, crops: CropConfig | None = None) -> CropSet:
+    """Crops of ``attribute`` from a crops folder (``manifest.csv``) or a :meth:`CropSet.save_npz` file."""
+    if path.is_dir():
+        return load_crops(path, attribute, crops)
+    packed = CropSet.load_npz(path)
+    if packed.attribute != attribute:
+        raise ValueError(f"{path} holds {packed.attribute} crops, not {attribute}")
+    return packed
+
+
+def sample_weights(labels: np.ndarray, sources: np.ndarray, source_balance: float = 0.5) -> np.ndarray:
+    """Sampling probabilities (sum 1) that give each class half the draws and even out sources within a class.
+
+    Within a class, source s gets a share proportional to ``n_s ** (1 - source_balance)``:
+    0 keeps the sources' natural proportions, 1 gives every source the same share. Full
+    balance would repeat a source of a dozen crops as often as one of thousands (and overfit
+    to it), so the default takes the square root, a compromise.
+    """
+    if not 0.0 <= source_balance <= 1.0:
+        raise ValueError("source_balance must lie in [0, 1]")
+    weights = np.zeros(len(labels), dtype=np.float64)
+    present = np.unique(labels)
+    for label in present:
+        in_class = labels == label
+        _, inverse, counts = np.unique(sources[in_class], return_inverse=True, return_counts=True)
+        shares = counts.astype(np.float64) ** (1.0 - source_balance)
+        shares /= shares.sum()
+        weights[in_class] = shares[inverse] / counts[inverse] / len(present)
+    return weights

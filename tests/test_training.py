@@ -1,0 +1,441 @@
+"""Training package: metrics, split, augmentation, data loading, networks, training and export.
+
+Crops for the data and end-to-end tests are cut at test time from the redistributable
+fixture photos; nothing derived from the research datasets is used here.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from icaocheck.split import is_validation_group
+from icaocheck.training import metrics
+from icaocheck.training.augment import AugmentConfig, augment, augment_batch
+from icaocheck.training.command import main
+from icaocheck.training.data import (
+    CropSet,
+    load_crops,
+    load_data,
+    resolve_attribute,
+    sample_weights,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+MANIFEST_COLUMNS = (
+    "crop_path",
+    "crop_kind",
+    "attribute",
+    "label",
+    "source",
+    "group",
+    "kind",
+    "source_path",
+    "detection_confidence",
+    "status",
+    "reason",
+)
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def test_det_curve_of_a_known_case() -> None:
+    thresholds, fpr, fnr = metrics.det_curve(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1]))
+    np.testing.assert_array_equal(thresholds, [0.1, 0.35, 0.4, 0.8, np.inf])
+    np.testing.assert_array_equal(fpr, [1.0, 0.5, 0.5, 0.0, 0.0])
+    np.testing.assert_array_equal(fnr, [0.0, 0.0, 0.5, 0.5, 1.0])
+
+
+def test_eer_of_perfectly_separated_scores_is_zero() -> None:
+    rate, threshold = metrics.eer(np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1]))
+    assert rate == 0.0
+    assert threshold == pytest.approx(0.5)  # midway between the classes
+    assert metrics.rates_at(np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1]), threshold) == (0.0, 0.0)
+
+
+def test_eer_on_an_operating_point() -> None:
+    rate, threshold = metrics.eer(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1]))
+    assert rate == pytest.approx(0.5)
+    assert threshold == pytest.approx(0.375)
+
+
+def test_eer_interpolates_between_operating_points() -> None:
+    # Negatives 0.2, 0.5; positives 0.4, 0.6, 0.7. At t=0.5: FPR 1/2, FNR 1/3; at t=0.6: FPR 0, FNR 1/3.
+    # FPR - FNR goes from 1/6 to -1/3: it crosses a third of the way, at FPR = FNR = 1/3.
+    scores = np.array([0.2, 0.5, 0.4, 0.6, 0.7])
+    labels = np.array([0, 0, 1, 1, 1])
+    rate, threshold = metrics.eer(scores, labels)
+    assert rate == pytest.approx(1 / 3)
+    assert threshold == pytest.approx(0.55)
+    assert metrics.rates_at(scores, labels, threshold) == pytest.approx((0.0, 1 / 3))
+
+
+def test_auc_counts_ties_as_half_and_matches_pairwise_counting() -> None:
+    assert metrics.auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1])) == pytest.approx(0.75)
+    assert metrics.auc(np.full(4, 0.5), np.array([0, 1, 0, 1])) == pytest.approx(0.5)
+    rng = np.random.default_rng(0)
+    scores = rng.integers(0, 20, 200) / 20.0  # many ties
+    labels = rng.random(200) < scores
+    pairs = scores[labels][:, None] - scores[~labels][None, :]
+    assert metrics.auc(scores, labels) == pytest.approx(np.mean((pairs > 0) + 0.5 * (pairs == 0)))
+
+
+def test_metrics_refuse_a_single_class() -> None:
+    with pytest.raises(ValueError):
+        metrics.eer(np.array([0.1, 0.2]), np.array([1, 1]))
+
+
+def test_summarise_reports_rates_at_the_eer_threshold() -> None:
+    summary = metrics.summarise(np.array([0.2, 0.5, 0.4, 0.6, 0.7]), np.array([0, 0, 1, 1, 1]))
+    assert (summary.positives, summary.negatives) == (3, 2)
+    assert summary.as_dict()["threshold"] == pytest.approx(0.55)
+
+
+# ---------------------------------------------------------------- split and weights
+
+
+def test_group_split_is_stable_and_near_its_fraction() -> None:
+    groups = [f"source:{i}" for i in range(20000)]
+    sides = [is_validation_group(g) for g in groups]
+    assert sides == [is_validation_group(g) for g in groups]
+    assert 0.14 < np.mean(sides) < 0.16
+    # Pinned: a change of hash would silently move photos between training and validation.
+    assert [i for i in range(40) if is_validation_group(f"source:{i}")] == _PINNED_VALIDATION
+
+
+_PINNED_VALIDATION = [13, 21, 24, 27, 35]
+
+
+def test_crop_split_never_puts_a_group_on_both_sides() -> None:
+    n = 3000
+    rng = np.random.default_rng(1)
+    groups = np.array([f"g{i}" for i in rng.integers(0, 400, n)])
+    crops = CropSet(
+        "eyes",
+        np.zeros((n, 4, 4), np.uint8),
+        rng.integers(0, 2, n).astype(np.uint8),
+        groups,
+        np.array(["s"] * n),
+        np.array(["right_eye"] * n),
+    )
+    train, validation = crops.split()
+    assert len(train) + len(validation) == n
+    assert not set(train.groups) & set(validation.groups)
+    assert all(is_validation_group(g) for g in validation.groups)
+
+
+def test_sample_weights_balance_classes_and_sources() -> None:
+    labels = np.array([1] * 10 + [1] * 90 + [0] * 400)
+    sources = np.array(["a"] * 10 + ["b"] * 90 + ["c"] * 400)
+    for balance in (0.0, 0.5, 1.0):
+        weights = sample_weights(labels, sources, balance)
+        assert weights.sum() == pytest.approx(1.0)
+        assert weights[labels == 1].sum() == pytest.approx(0.5)
+    natural = sample_weights(labels, sources, 0.0)
+    assert natural[sources == "a"].sum() == pytest.approx(0.05)
+    even = sample_weights(labels, sources, 1.0)
+    assert even[sources == "a"].sum() == pytest.approx(0.25)
+    root = sample_weights(labels, sources, 0.5)
+    assert root[sources == "a"].sum() == pytest.approx(0.5 * np.sqrt(10) / (np.sqrt(10) + np.sqrt(90)))
+
+
+def test_attribute_names() -> None:
+    assert resolve_attribute("veil") == ("veil", "cover")
+    assert resolve_attribute("cover") == ("veil", "cover")
+    assert resolve_attribute("eyes") == ("eyes", "eyes")
+    with pytest.raises(ValueError):
+        resolve_attribute("nose")
+
+
+# ---------------------------------------------------------------- augmentation
+
+
+def _gray_fixture(name: str) -> np.ndarray:
+    image = cv2.imread(str(FIXTURES / name), cv2.IMREAD_GRAYSCALE)
+    assert image is not None
+    return image
+
+
+@pytest.mark.parametrize("size", [56, 72, 128])
+def test_augmentation_keeps_shape_and_dtype_and_follows_its_seed(size: int) -> None:
+    crop = cv2.resize(_gray_fixture("compliant_astronaut.png"), (size, size))
+    batch = np.stack([crop] * 6)
+    first = augment_batch(batch, np.random.default_rng(7))
+    assert first.shape == batch.shape and first.dtype == np.uint8
+    np.testing.assert_array_equal(first, augment_batch(batch, np.random.default_rng(7)))
+    assert not np.array_equal(first, augment_batch(batch, np.random.default_rng(8)))
+    assert not np.array_equal(first[0], first[1])  # each sample draws its own transform
+
+
+def test_augmentation_without_randomness_is_the_identity() -> None:
+    crop = cv2.resize(_gray_fixture("eyes_open_1.jpg"), (56, 56))
+    still = AugmentConfig(
+        scale_range=(1.0, 1.0),
+        max_rotation_deg=0.0,
+        max_shift=0.0,
+        flip=False,
+        downscale_probability=0.0,
+        blur_probability=0.0,
+        brightness=0.0,
+        contrast_range=(1.0, 1.0),
+        gamma_range=(1.0, 1.0),
+        noise_probability=0.0,
+        jpeg_probability=0.0,
+    )
+    np.testing.assert_array_equal(augment(crop, np.random.default_rng(0), still), crop)
+
+
+def test_augmentation_refuses_colour_or_oblong_input() -> None:
+    with pytest.raises(ValueError):
+        augment(np.zeros((56, 56, 3), np.uint8), np.random.default_rng(0))
+    with pytest.raises(ValueError):
+        augment(np.zeros((56, 40), np.uint8), np.random.default_rng(0))
+
+
+# ---------------------------------------------------------------- data
+
+
+def _cut_eye_crops(out_dir: Path, per_class: int = 30) -> None:
+    """A crops folder in the layout of ``icaocheck crops``: random 56×56 windows of the fixture photos.
+
+    Windows of the closed-eyes photo are labelled closed, of the open-eyes photos open; a few
+    rows that the loader must skip (other attribute, ambiguous, no face) are mixed in.
+    """
+    rng = np.random.default_rng(0)
+    photos = {"closed": ["eyes_closed_1.jpg"], "open": ["eyes_open_1.jpg", "compliant_astronaut.png"]}
+    rows: list[dict[str, str]] = []
+    (out_dir / "right_eye").mkdir(parents=True)
+    for label, names in photos.items():
+        for i in range(per_class):
+            name = names[i % len(names)]
+            image = _gray_fixture(name)
+            side = int(rng.integers(40, min(image.shape) // 2))
+            y, x = (int(rng.integers(0, d - side)) for d in image.shape)
+            crop = cv2.resize(image[y : y + side, x : x + side], (56, 56), interpolation=cv2.INTER_AREA)
+            relative = f"right_eye/{label}_{i:03d}.png"
+            cv2.imwrite(str(out_dir / relative), crop)
+            source = "fixture_" + Path(name).stem
+            rows.append(_row(relative, "right_eye", "eyes", label, source, f"{label}:{i}"))
+    rows.append(_row("", "", "eyes", "open", "fixture", "nf:0", status="no_face"))
+    rows.append(_row(rows[0]["crop_path"], "right_eye", "eyes", "ambiguous", "fixture", "amb:0"))
+    rows.append(_row(rows[0]["crop_path"], "mouth", "mouth", "open", "fixture", "m:0"))
+    with (out_dir / "manifest.csv").open("w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=MANIFEST_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _row(crop_path: str, crop_kind: str, attribute: str, label: str, source: str, group: str, status: str = "ok"):
+    return {
+        "crop_path": crop_path,
+        "crop_kind": crop_kind,
+        "attribute": attribute,
+        "label": label,
+        "source": source,
+        "group": group,
+        "kind": "face",
+        "source_path": "fixture",
+        "detection_confidence": "0.99" if status == "ok" else "",
+        "status": status,
+        "reason": "" if status == "ok" else "no face was detected",
+    }
+
+
+@pytest.fixture(scope="module")
+def eye_crops_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("crops")
+    _cut_eye_crops(out)
+    return out
+
+
+def test_load_crops_reads_one_attribute_and_counts_what_it_skips(eye_crops_dir: Path) -> None:
+    crops = load_crops(eye_crops_dir, "eyes")
+    assert crops.images.shape == (60, 56, 56) and crops.images.dtype == np.uint8
+    assert crops.labels.sum() == 30
+    assert crops.skipped == {"label ambiguous": 1, "status no_face": 1}
+    assert crops.counts() == {
+        "fixture_compliant_astronaut": {"open": 15},
+        "fixture_eyes_closed_1": {"closed": 30},
+        "fixture_eyes_open_1": {"open": 15},
+    }
+
+
+def test_load_crops_refuses_crops_of_the_wrong_size(eye_crops_dir: Path) -> None:
+    with pytest.raises(ValueError, match="expected 72x72"):
+        load_crops(eye_crops_dir, "mouth")
+
+
+def test_packed_crops_round_trip(eye_crops_dir: Path, tmp_path: Path) -> None:
+    packed = tmp_path / "eyes.npz"
+    assert main(["pack", "eyes", "--data", str(eye_crops_dir), "--out", str(packed)]) == 0
+    original, restored = load_crops(eye_crops_dir, "eyes"), load_data(packed, "eyes")
+    for field in ("images", "labels", "groups", "sources", "crop_kinds"):
+        np.testing.assert_array_equal(getattr(original, field), getattr(restored, field))
+    assert restored.skipped == original.skipped
+    with pytest.raises(ValueError, match="holds eyes crops"):
+        load_data(packed, "mouth")
+
+
+# ---------------------------------------------------------------- networks (torch)
+
+
+def test_networks_give_one_probability_per_crop_and_stay_small() -> None:
+    torch = pytest.importorskip("torch")
+    from icaocheck.training.nets import AttributeNet, WithSigmoid, default_spec, parameter_count
+
+    limits = {"eyes": 150_000, "mouth": 150_000, "cover": 500_000}
+    for attribute, limit in limits.items():
+        spec = default_spec(attribute)
+        net = WithSigmoid(AttributeNet(spec)).eval()
+        with torch.no_grad():
+            out = net(torch.rand(3, 1, spec.input_size, spec.input_size))
+        assert out.shape == (3,)
+        assert bool(((out >= 0) & (out <= 1)).all())
+        assert parameter_count(net) < limit
+
+
+def test_network_initialisation_follows_its_seed() -> None:
+    torch = pytest.importorskip("torch")
+    from icaocheck.training.nets import AttributeNet, squeeze_mini_vgg
+
+    spec = squeeze_mini_vgg(56)
+    torch.manual_seed(123)
+    a = AttributeNet(spec, seed=1)
+    torch.manual_seed(456)  # the global RNG's state must not matter
+    b, c = AttributeNet(spec, seed=1), AttributeNet(spec, seed=2)
+    for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(pa, pb), name
+    assert not torch.equal(a.features[0].weight, c.features[0].weight)
+
+
+def test_spec_refuses_sizes_the_pools_cannot_halve() -> None:
+    pytest.importorskip("torch")
+    from icaocheck.training.nets import NetSpec
+
+    with pytest.raises(ValueError):
+        NetSpec("x", 50, (8, 16, 32))
+
+
+@pytest.mark.parametrize(
+    ("attribute", "limit_bytes"), [("eyes", 1_000_000), ("mouth", 1_000_000), ("cover", 5_000_000)]
+)
+def test_exported_models_are_small_and_match_torch(attribute: str, limit_bytes: int, tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from icaocheck.training.export import export_onnx, verify_onnx
+    from icaocheck.training.nets import AttributeNet, default_spec
+
+    spec = default_spec(attribute)
+    net = AttributeNet(spec).eval()
+    path = tmp_path / f"{attribute}.onnx"
+    export_onnx(net, path)
+    assert path.stat().st_size < limit_bytes
+    crops = np.random.default_rng(0).integers(0, 256, (5, spec.input_size, spec.input_size), dtype=np.uint8)
+    assert verify_onnx(net, path, crops) < 1e-4
+
+
+def test_parity_check_catches_a_model_that_differs(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from icaocheck.training.export import ExportError, export_onnx, verify_onnx
+    from icaocheck.training.nets import AttributeNet, squeeze_mini_vgg
+
+    net = AttributeNet(squeeze_mini_vgg(56)).eval()
+    path = tmp_path / "eyes.onnx"
+    export_onnx(net, path)
+    with torch.no_grad():
+        net.head.bias += 1.0
+    with pytest.raises(ExportError):
+        verify_onnx(net, path, np.zeros((2, 56, 56), np.uint8))
+
+
+# ---------------------------------------------------------------- end to end (torch)
+
+
+def test_train_export_and_load_at_run_time(eye_crops_dir: Path, tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from icaocheck.classify import load_attribute_model
+    from icaocheck.training.export import to_input
+    from icaocheck.training.nets import AttributeNet, WithSigmoid, default_spec
+    from icaocheck.training.train import train_attribute
+
+    models = tmp_path / "models"
+    models.mkdir()
+    other = {"sha256": "0" * 64, "licence": "x", "source": "y"}
+    (models / "manifest.json").write_text(json.dumps({"files": {"other.onnx": other}}))
+    result = train_attribute(
+        "eyes",
+        eye_crops_dir,
+        models,
+        epochs=1,
+        seed=3,
+        batch_size=16,
+        threads=1,
+        run_dir=tmp_path / "run",
+        log=lambda _: None,
+    )
+
+    assert result.model == "eyes" and result.best_epoch == 1 and len(result.history) == 1
+    assert result.export.onnx_path == models / "eyes.onnx"
+    assert result.export.max_abs_diff < 1e-4
+    card = json.loads((models / "eyes.json").read_text())
+    for key in ("name", "attribute", "positive_class", "architecture", "input", "preprocessing", "threshold"):
+        assert key in card
+    for key in ("threshold_source", "metrics", "data", "training", "created", "sha256"):
+        assert key in card
+    assert card["input"] == {
+        "size": 56,
+        "channels": 1,
+        "dtype": "float32",
+        "layout": "NCHW",
+        "crop_kind": "eye",
+        "name": "input",
+    }
+    assert card["threshold_source"] == "validation crops EER"
+    assert card["threshold"] == pytest.approx(result.validation.threshold, abs=1e-6)
+    assert set(card["data"]["train"]) | set(card["data"]["validation"]) == {
+        "fixture_compliant_astronaut",
+        "fixture_eyes_closed_1",
+        "fixture_eyes_open_1",
+    }
+    manifest = json.loads((models / "manifest.json").read_text())["files"]
+    assert manifest["other.onnx"] == other
+    assert manifest["eyes.onnx"]["sha256"] == card["sha256"]
+    assert (tmp_path / "run" / "eyes.pt").is_file()
+
+    # The run-time wrapper reads the card and scores crops as the exported torch model does.
+    model = load_attribute_model("eyes", models)
+    assert model is not None and model.card.crop_kind == "eye" and model.card.input_size == 56
+    crops = load_crops(eye_crops_dir, "eyes").images[:8]
+    checkpoint = torch.load(tmp_path / "run" / "eyes.pt")
+    net = AttributeNet(default_spec("eyes"))
+    net.load_state_dict(checkpoint["state_dict"])
+    with torch.no_grad():
+        expected = WithSigmoid(net).eval()(torch.from_numpy(to_input(crops))).numpy()
+    np.testing.assert_allclose(model.scores(list(crops)), expected, atol=1e-4)
+
+
+def test_training_is_reproducible(eye_crops_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from icaocheck.training.train import train_attribute
+
+    def run(out: Path) -> list[float]:
+        result = train_attribute(
+            "eyes", eye_crops_dir, out, epochs=1, seed=5, batch_size=16, threads=1, log=lambda _: None
+        )
+        return [result.history[0].train_loss, result.history[0].validation_loss]
+
+    assert run(tmp_path / "a") == run(tmp_path / "b")
+
+
+def test_command_line_trains_and_records_itself(eye_crops_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    argv = ["train", "eyes", "--data", str(eye_crops_dir), "--out", str(tmp_path), "--epochs", "1"]
+    assert main([*argv, "--batch-size", "16", "--threads", "1"]) == 0
+    card = json.loads((tmp_path / "eyes.json").read_text())
+    assert card["training"]["command_line"].startswith("python -m icaocheck.training train eyes --data ")
+    assert card["training"]["batch_size"] == 16
