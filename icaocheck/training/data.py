@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,14 +185,31 @@ def load_crops(data_dir: Path, attribute: str, crops: CropConfig | None = None) 
     )
 
 
-def load_data(path: Path, attribute: str, crops: CropConfig | None = None) -> CropSet:
-    """Crops of ``attribute`` from a crops folder (``manifest.csv``) or a :meth:`CropSet.save_npz` file."""
-    if path.is_dir():
-        return load_crops(path, attribute, crops)
-    packed = CropSet.load_npz(path)
-    if packed.attribute != attribute:
-        raise ValueError(f"{path} holds {packed.attribute} crops, not {attribute}")
-    return packed
+def load_data(paths: Path | Sequence[Path], attribute: str, crops: CropConfig | None = None) -> CropSet:
+    """Crops of ``attribute`` from crops folders (``manifest.csv``) or :meth:`CropSet.save_npz` files, merged."""
+    parts = []
+    for path in [paths] if isinstance(paths, Path) else paths:
+        if path.is_dir():
+            parts.append(load_crops(path, attribute, crops))
+            continue
+        packed = CropSet.load_npz(path)
+        if packed.attribute != attribute:
+            raise ValueError(f"{path} holds {packed.attribute} crops, not {attribute}")
+        parts.append(packed)
+    if len(parts) == 1:
+        return parts[0]
+    skipped: Counter[str] = Counter()
+    for part in parts:
+        skipped.update(part.skipped)
+    return CropSet(
+        attribute,
+        np.concatenate([p.images for p in parts]),
+        np.concatenate([p.labels for p in parts]),
+        np.concatenate([p.groups for p in parts]),
+        np.concatenate([p.sources for p in parts]),
+        np.concatenate([p.crop_kinds for p in parts]),
+        dict(sorted(skipped.items())),
+    )
 
 
 def sample_weights(labels: np.ndarray, sources: np.ndarray, source_balance: float = 0.5) -> np.ndarray:

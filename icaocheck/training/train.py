@@ -24,7 +24,7 @@ import json
 import shlex
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -251,7 +251,7 @@ def _fit(
 
 def train_attribute(
     attribute: str,
-    data_dir: Path,
+    data_dir: Path | Sequence[Path],
     out_dir: Path,
     epochs: int = 30,
     seed: int = 0,
@@ -274,7 +274,7 @@ def train_attribute(
     """Train the model of ``attribute`` on the crops in ``data_dir`` and export it to ``out_dir``.
 
     ``attribute`` is a model name (eyes, mouth, veil) or a data attribute (cover = veil).
-    ``data_dir`` is a crops folder with ``manifest.csv`` or a ``.npz`` packed by
+    ``data_dir`` is a crops folder with ``manifest.csv`` or a ``.npz`` packed by (or a list of them, merged)
     ``CropSet.save_npz``. Writes ``out_dir/<model>.onnx``, ``out_dir/<model>.json`` and the
     entry in ``out_dir/manifest.json``; with ``run_dir``, also the best checkpoint
     (``<model>.pt``) and the per-epoch history (``<model>-history.json``) there.
@@ -290,7 +290,8 @@ def train_attribute(
     torch.manual_seed(seed)  # dropout; the weights and the data draws have their own seeded generators
     target = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device)
 
-    crops = load_data(data_dir, data_attribute)
+    data_dirs = [data_dir] if isinstance(data_dir, Path) else list(data_dir)
+    crops = load_data(data_dirs, data_attribute)
     train, validation = crops.split(validation_fraction)
     for name, part in (("train", train), ("validation", validation)):
         if len(np.unique(part.labels)) < 2:
@@ -346,8 +347,8 @@ def train_attribute(
             "validation_mixed_sources": mixed,
         },
         data={
-            "input": Path(data_dir).name,
-            "input_sha256": _file_sha256(Path(data_dir)),
+            "input": [Path(d).name for d in data_dirs],
+            "input_sha256": [_file_sha256(Path(d)) for d in data_dirs],
             "labels": {
                 "positive": POSITIVE_LABEL[data_attribute],
                 "negative": NEGATIVE_LABEL[data_attribute],
