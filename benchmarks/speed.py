@@ -1,0 +1,69 @@
+"""Per-stage speed of this checkout on a folder, recorded for comparison between versions.
+
+Runs the same measurement as `icaocheck bench` and appends one JSON line (git commit, date,
+medians) to a history file; with an earlier line in that file, prints the ratio per stage.
+
+    python benchmarks/speed.py examples/photos --repeat 20 --history benchmarks/speed-history.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from icaocheck.bench import run_bench
+from icaocheck.io import find_images
+
+
+def _commit() -> str:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--history", type=Path, default=Path("benchmarks/speed-history.jsonl"))
+    args = parser.parse_args()
+
+    images = [Path(p) for p in find_images([args.folder])]
+    report = run_bench(images, repeat=args.repeat, warmup=args.warmup, threads=args.threads)
+    record = {
+        "commit": _commit(),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "folder": str(args.folder),
+        "images": len(images),
+        "threads": args.threads,
+        "median_ms": {stage: round(t.median_ms, 3) for stage, t in report.stages.items()},
+        "bare_decode_ms": round(report.bare_decode.median_ms, 3),
+        "pipeline_to_decode": round(report.pipeline_to_decode_ratio, 2),
+        "model_loading_ms": round(report.model_loading_ms, 1),
+        "peak_memory_mb": round(report.peak_memory_mb, 1),
+        "machine": report.machine,
+    }
+    previous = None
+    if args.history.is_file():
+        lines = [line for line in args.history.read_text().splitlines() if line.strip()]
+        previous = json.loads(lines[-1]) if lines else None
+    print(json.dumps(record, indent=2))
+    if previous is not None:
+        print(f"\nratio to {previous['commit']} ({previous['date']}):")
+        for stage, value in record["median_ms"].items():
+            before = previous["median_ms"].get(stage)
+            if before:
+                print(f"  {stage:<16} {before:8.2f} ms → {value:8.2f} ms  ({value / before:.2f}×)")
+    args.history.parent.mkdir(parents=True, exist_ok=True)
+    with args.history.open("a") as stream:
+        stream.write(json.dumps(record) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
