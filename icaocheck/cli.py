@@ -328,6 +328,9 @@ def evaluate(
     split: Annotated[str, typer.Option(help="validation (groups no model saw) or all.")] = "validation",
     workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes; 0 = one per core.")] = 1,
     plots: Annotated[bool, typer.Option(help="Write DET and precision-recall PNGs (needs matplotlib).")] = True,
+    write_threshold: Annotated[
+        bool, typer.Option(help="Ship the EER threshold found here: write it into the model card.")
+    ] = False,
 ) -> None:
     """Measure a check on whole labelled photos through the whole pipeline: DET, EER, rates at the shipped threshold."""
     from icaocheck.classify import load_attribute_model
@@ -336,9 +339,11 @@ def evaluate(
         markdown_summary,
         read_evaluation_set,
         score_photos,
+        ship_threshold,
         summarise,
         write_outputs,
     )
+    from icaocheck.model_files import models_dir
 
     if attribute not in ATTRIBUTE_LABELS or split not in ("validation", "all"):
         console.print(
@@ -352,6 +357,16 @@ def evaluate(
     photos = [photo for csv_file in labels for photo in read_evaluation_set(csv_file, attribute, split)]
     with console.status(f"scoring {len(photos)} photos"):
         scored = score_photos(photos, attribute, workers)
+    if write_threshold:
+        if split != "validation":
+            console.print(
+                "[red]error:[/] --write-threshold needs --split validation: a threshold is set on unseen photos"
+            )
+            raise typer.Exit(EXIT_INPUT_ERROR)
+        ship_threshold(models_dir() / f"{attribute}.json", summarise(attribute, scored, None), [str(p) for p in labels])
+        model = load_attribute_model(attribute)
+        assert model is not None
+        console.print(f"wrote threshold {model.card.threshold:.4f} into {models_dir() / f'{attribute}.json'}")
     evaluation = summarise(attribute, scored, model.card.threshold)
     for path in write_outputs(scored, evaluation, out_dir, plots=plots):
         console.print(f"wrote {path}")

@@ -119,9 +119,7 @@ def _score_photo(pipeline: Pipeline, item: tuple[LabelledPath, str]) -> PhotoSco
             geometry = -eye_opening(result.landmarks)  # small opening → closed
         elif attribute == "mouth":
             geometry = lip_gap(result.landmarks)
-    return PhotoScore(
-        photo.path, photo.label, photo.source, photo.group, result.status.value, score, geometry
-    )
+    return PhotoScore(photo.path, photo.label, photo.source, photo.group, result.status.value, score, geometry)
 
 
 def score_photos(
@@ -225,9 +223,7 @@ def write_plots(scored: list[PhotoScore], evaluation: Evaluation, out_dir: Path)
     axis.plot(fpr * 100, fnr * 100, label=f"CNN (EER {evaluation.eer * 100:.2f} %)")
     geometric = [s for s in assessed if s.geometry is not None]
     if geometric:
-        _, gfpr, gfnr = det_curve(
-            np.array([s.geometry for s in geometric]), np.array([s.label for s in geometric])
-        )
+        _, gfpr, gfnr = det_curve(np.array([s.geometry for s in geometric]), np.array([s.label for s in geometric]))
         axis.plot(
             gfpr * 100,
             gfnr * 100,
@@ -258,9 +254,7 @@ def write_plots(scored: list[PhotoScore], evaluation: Evaluation, out_dir: Path)
     recall = true_positives / max(int(labels.sum()), 1)
     figure, axis = plt.subplots(figsize=(5, 5))
     axis.plot(recall, precision)
-    axis.set(
-        xlabel="recall", ylabel="precision", title=f"precision–recall: {name}", xlim=(0, 1), ylim=(0, 1.02)
-    )
+    axis.set(xlabel="recall", ylabel="precision", title=f"precision–recall: {name}", xlim=(0, 1), ylim=(0, 1.02))
     axis.grid(True, alpha=0.3)
     pr_png = out_dir / f"{name}_pr.png"
     figure.savefig(pr_png, dpi=110, bbox_inches="tight")
@@ -310,9 +304,7 @@ def markdown_summary(evaluation: Evaluation) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_outputs(
-    scored: list[PhotoScore], evaluation: Evaluation, out_dir: Path, plots: bool = True
-) -> list[Path]:
+def write_outputs(scored: list[PhotoScore], evaluation: Evaluation, out_dir: Path, plots: bool = True) -> list[Path]:
     """The JSON and Markdown summaries, per-photo scores as CSV, and (optionally) the plots."""
     out_dir.mkdir(parents=True, exist_ok=True)
     name = evaluation.attribute
@@ -329,3 +321,25 @@ def write_outputs(
     if plots:
         written += write_plots(scored, evaluation, out_dir)
     return written
+
+
+def ship_threshold(card_path: Path, evaluation: Evaluation, labels: list[str]) -> None:
+    """Make the whole-photo EER threshold the model's shipped one, and record the evaluation in its card.
+
+    The card keeps its crop-level metrics; ``threshold_source`` says where the threshold now comes from.
+    """
+    card = json.loads(card_path.read_text())
+    card["threshold"] = round(evaluation.eer_threshold, 6)
+    card["threshold_source"] = "EER on validation photos through the whole pipeline (icaocheck evaluate)"
+    card.setdefault("metrics", {})["validation_photos"] = {
+        "labels": labels,
+        "photos": evaluation.photos,
+        "positives": evaluation.positives,
+        "negatives": evaluation.negatives,
+        "no_face_rate": round(evaluation.no_face_rate, 6),
+        "eer": round(evaluation.eer, 6),
+        "threshold": round(evaluation.eer_threshold, 6),
+        "geometry_baseline_eer": None if evaluation.geometry_eer is None else round(evaluation.geometry_eer, 6),
+        "date": date.today().isoformat(),
+    }
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
