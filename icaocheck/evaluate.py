@@ -152,6 +152,8 @@ class Evaluation:
     eer: float
     eer_threshold: float
     at_shipped: OperatingPoint | None
+    # At the shipped threshold, counting a photo without a face as flagged, as `scan` does.
+    system_at_shipped: OperatingPoint | None
     geometry_eer: float | None
     geometry_threshold: float | None
     per_source: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -164,6 +166,14 @@ def operating_point(scores: np.ndarray, labels: np.ndarray, threshold: float) ->
     true_positive = int(np.sum(flagged & (labels == 1)))
     precision = true_positive / max(int(np.sum(flagged)), 1)
     return OperatingPoint(threshold, fpr, fnr, precision, 1.0 - fnr)
+
+
+def _system_point(scored: list[PhotoScore], threshold: float) -> OperatingPoint:
+    """Rates over every readable photo, a photo without a face counting as flagged."""
+    readable = [s for s in scored if s.status != "error"]
+    scores = np.array([np.inf if s.score is None else s.score for s in readable])
+    labels = np.array([s.label for s in readable])
+    return operating_point(scores, labels, threshold)
 
 
 def summarise(attribute: str, scored: list[PhotoScore], shipped_threshold: float | None) -> Evaluation:
@@ -200,6 +210,7 @@ def summarise(attribute: str, scored: list[PhotoScore], shipped_threshold: float
         eer=cnn_eer,
         eer_threshold=eer_threshold,
         at_shipped=None if shipped_threshold is None else operating_point(scores, labels, shipped_threshold),
+        system_at_shipped=None if shipped_threshold is None else _system_point(scored, shipped_threshold),
         geometry_eer=geometry_eer,
         geometry_threshold=geometry_threshold,
         per_source=per_source,
@@ -278,6 +289,11 @@ def markdown_summary(evaluation: Evaluation) -> str:
         s = e.at_shipped
         lines.append(
             f"| icaocheck CNN at shipped threshold | {s.fpr * 100:.2f} | {s.fnr * 100:.2f} | {s.threshold:.4f} |"
+        )
+    if e.system_at_shipped is not None:
+        s = e.system_at_shipped
+        lines.append(
+            f"| icaocheck, no face counted as flagged | {s.fpr * 100:.2f} | {s.fnr * 100:.2f} | {s.threshold:.4f} |"
         )
     if e.geometry_eer is not None:
         lines.append(
