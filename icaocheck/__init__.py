@@ -64,9 +64,7 @@ def audit(source: str | Path | np.ndarray, config: Config | None = None) -> Imag
     return _pipeline.audit(source)
 
 
-def audit_many(
-    paths: Iterable[str | Path], workers: int = 1, config: Config | None = None
-) -> Iterator[ImageResult]:
+def audit_many(paths: Iterable[str | Path], workers: int = 1, config: Config | None = None) -> Iterator[ImageResult]:
     """Audit many photos over ``workers`` processes; yields one result per path, in order."""
     from icaocheck.batch import audit_many as run
 

@@ -56,9 +56,7 @@ def map_with_pipeline(
         for item in items:
             yield _run(task, item, config, models)
         return
-    parallel = Parallel(
-        n_jobs=workers, backend="loky", return_as="generator", batch_size=4, pre_dispatch="8*n_jobs"
-    )
+    parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator", batch_size=4, pre_dispatch="8*n_jobs")
     yield from parallel(delayed(_run)(task, item, config, models) for item in items)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from icaocheck.fusion import Fusion
 from icaocheck.model_files import model_path, models_dir, onnx_session
 
 # The attribute models icaocheck knows, by model file stem.
@@ -33,6 +34,7 @@ class ModelCard:
     scale: float  # input = pixels * scale + offset
     offset: float
     threshold: float
+    fusion: Fusion | None = None  # the score combined with a landmark feature, when the card says so
 
     @classmethod
     def read(cls, path: Path) -> ModelCard:
@@ -45,6 +47,7 @@ class ModelCard:
                 scale=float(card["preprocessing"]["scale"]),
                 offset=float(card["preprocessing"]["offset"]),
                 threshold=float(card["threshold"]),
+                fusion=Fusion(**card["fusion"]) if card.get("fusion") else None,
             )
         except (KeyError, TypeError, ValueError, json.JSONDecodeError) as error:
             raise ModelCardError(f"model card {path} is malformed: {error!r}") from error

@@ -59,9 +59,7 @@ def _warp(gray: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
     shrink = 1.0 / math.sqrt(abs(np.linalg.det(matrix[:, :2])))
     factor = round(shrink)
     if factor < 2:
-        return cv2.warpAffine(
-            gray, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-        )
+        return cv2.warpAffine(gray, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     # Pixel u of the small crop covers pixels factor*u .. factor*u + factor - 1 of the large one,
     # whose centre is factor*u + (factor - 1) / 2.
     large = matrix * factor
@@ -102,9 +100,7 @@ def cut_crops(gray: np.ndarray, landmarks: Landmarks, config: CropConfig = _DEFA
         right_eye=cut(np.array([-ied / 2, 0.0]) + eye_up, config.eye_side_ied, config.eye_size),
         left_eye=cut(np.array([ied / 2, 0.0]) + eye_up, config.eye_side_ied, config.eye_size, mirror=True),
         mouth=cut(mouth_center, config.mouth_side_ied, config.mouth_size),
-        face=cut(
-            np.array([0.0, config.face_center_below_eyes_ied * ied]), config.face_side_ied, config.face_size
-        ),
+        face=cut(np.array([0.0, config.face_center_below_eyes_ied * ied]), config.face_side_ied, config.face_size),
     )
 
 

@@ -18,11 +18,12 @@ import numpy as np
 
 from icaocheck.batch import map_with_pipeline
 from icaocheck.checks.attributes import ATTRIBUTE_CHECKS
+from icaocheck.checks.geometry import eye_opening, lip_gap
 from icaocheck.config import Config
 from icaocheck.pipeline import Pipeline
 from icaocheck.split import is_validation_group
 from icaocheck.training.metrics import det_curve, eer, rates_at
-from icaocheck.types import ImageStatus, Landmarks
+from icaocheck.types import ImageStatus
 
 # Labels of the non-compliant (positive) and compliant (negative) classes, per evaluated attribute.
 ATTRIBUTE_LABELS = {
@@ -65,26 +66,6 @@ class PhotoScore:
     status: str
     score: float | None  # the CNN check's value
     geometry: float | None  # the landmark baseline, larger = more likely non-compliant
-
-
-def eye_opening(landmarks: Landmarks) -> float:
-    """Mean lid gap of both eyes divided by the eye-to-chin distance (dimensionless)."""
-    p = landmarks.points
-    lids = [(37, 41), (38, 40), (43, 47), (44, 46)]
-    gap = np.mean([np.linalg.norm(p[a] - p[b]) for a, b in lids])
-    return float(gap / _eye_to_chin(landmarks))
-
-
-def lip_gap(landmarks: Landmarks) -> float:
-    """Mean gap between the inner lips divided by the eye-to-chin distance (dimensionless)."""
-    p = landmarks.points
-    gap = np.mean([np.linalg.norm(p[a] - p[b]) for a, b in ((61, 67), (62, 66), (63, 65))])
-    return float(gap / _eye_to_chin(landmarks))
-
-
-def _eye_to_chin(landmarks: Landmarks) -> float:
-    eyes_mid = (landmarks.right_eye_center + landmarks.left_eye_center) / 2
-    return max(float(np.linalg.norm(landmarks.points[8] - eyes_mid)), 1e-6)
 
 
 def read_evaluation_set(labels_csv: Path, attribute: str, split: str = "validation") -> list[LabelledPath]:

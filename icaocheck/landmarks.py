@@ -64,9 +64,7 @@ def to_dlib_rectangle(box: Box) -> dlib.rectangle:
     return dlib.rectangle(left, top, max(left, round(box.x2) - 1), max(top, round(box.y2) - 1))
 
 
-def predict_in_rectangle(
-    predictor: dlib.shape_predictor, gray: np.ndarray, rect: dlib.rectangle
-) -> np.ndarray:
+def predict_in_rectangle(predictor: dlib.shape_predictor, gray: np.ndarray, rect: dlib.rectangle) -> np.ndarray:
     """The 68 points (float32, shape (68, 2)) dlib places inside ``rect``."""
     shape = predictor(gray, rect)
     return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
@@ -83,9 +81,7 @@ class LandmarkPredictor:
     def predict(self, gray: np.ndarray, face: Face) -> Landmarks:
         """Landmarks of ``face`` in ``gray`` (uint8, shape (height, width))."""
         if gray.dtype != np.uint8 or gray.ndim != 2:
-            raise ValueError(
-                f"expected a 2-D uint8 grayscale image, got {gray.dtype} with shape {gray.shape}"
-            )
+            raise ValueError(f"expected a 2-D uint8 grayscale image, got {gray.dtype} with shape {gray.shape}")
         # dlib reads the buffer directly and needs it contiguous (a cropped or flipped view is not).
         gray = np.ascontiguousarray(gray)
         rect = to_dlib_rectangle(self.box_mapping.apply(face))

@@ -41,12 +41,8 @@ def dlib_landmarks_path() -> Path:
     """
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
-        raise ModelFileError(
-            "package face-recognition-models is not installed; pip install face-recognition-models"
-        )
-    path = (
-        Path(next(iter(spec.submodule_search_locations))) / "models" / "shape_predictor_68_face_landmarks.dat"
-    )
+        raise ModelFileError("package face-recognition-models is not installed; pip install face-recognition-models")
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / "shape_predictor_68_face_landmarks.dat"
     if not path.is_file():
         raise ModelFileError(f"expected dlib's 68-point model at {path}, found nothing")
     return path

@@ -45,8 +45,7 @@ class Pipeline:
         self.detector = FaceDetector(self.config.detection, threads=threads)
         self.landmarks = LandmarkPredictor()
         self.models: dict[str, AttributeModel | None] = {
-            check.model: load_attribute_model(check.model, models, threads=threads)
-            for check in ATTRIBUTE_CHECKS
+            check.model: load_attribute_model(check.model, models, threads=threads) for check in ATTRIBUTE_CHECKS
         }
 
     def analyse(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from icaocheck.checks import FaceEvidence
+from icaocheck.checks.geometry import FEATURES
 from icaocheck.classify import AttributeModel
 from icaocheck.types import CheckResult, Verdict
 
@@ -33,7 +34,8 @@ def assess(check: AttributeCheck, model: AttributeModel | None, evidence: FaceEv
     """Score the evidence with ``model`` and compare with the threshold of its card.
 
     Eyes are scored one at a time and the higher score counts (one closed eye fails the photo);
-    the per-eye scores go into ``details`` so a report can say which eye failed.
+    the per-eye scores go into ``details`` so a report can say which eye failed. A card with a
+    fusion combines the score with its landmark feature; the parts go into ``details`` too.
     """
     if model is None:
         return not_assessed(check, f"model missing ({check.model}.onnx)")
@@ -47,10 +49,15 @@ def assess(check: AttributeCheck, model: AttributeModel | None, evidence: FaceEv
     else:
         crop = crops.mouth if model.card.crop_kind == "mouth" else crops.face
         score = float(model.scores([crop])[0])
+    fusion = model.card.fusion
+    if fusion is not None:
+        value = FEATURES[fusion.feature](evidence.landmarks)
+        details.update(cnn=score, **{fusion.feature: value})
+        score = float(fusion.apply(score, value))
     if score < threshold:
         return CheckResult(check.name, Verdict.PASS, score, threshold, "score", "", details)
     reason = f"{check.failure}: score {score:.2f} ≥ threshold {threshold:.2f}"
     if details:
-        failed = [eye.replace("_", " ") for eye, value in details.items() if value >= threshold]
+        failed = [eye.replace("_", " ") for eye in ("right_eye", "left_eye") if details.get(eye, 0.0) >= threshold]
         reason += f" ({' and '.join(failed)})"
     return CheckResult(check.name, Verdict.FAIL, score, threshold, "score", reason, details)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from icaocheck.checks import FaceEvidence
 from icaocheck.config import GeometryConfig
-from icaocheck.types import CheckResult, Verdict
+from icaocheck.types import CheckResult, Landmarks, Verdict
 
 
 def _at_least(name: str, value: float, minimum: float, unit: str, what: str) -> CheckResult:
@@ -37,9 +39,7 @@ def face_size(evidence: FaceEvidence, config: GeometryConfig) -> CheckResult:
 
 def inter_eye_distance(evidence: FaceEvidence, config: GeometryConfig) -> CheckResult:
     distance = evidence.landmarks.inter_eye_distance
-    return _at_least(
-        "inter_eye_distance", distance, config.min_inter_eye_px, "px", "the distance between eye centres"
-    )
+    return _at_least("inter_eye_distance", distance, config.min_inter_eye_px, "px", "the distance between eye centres")
 
 
 def head_roll(evidence: FaceEvidence, config: GeometryConfig) -> CheckResult:
@@ -48,9 +48,7 @@ def head_roll(evidence: FaceEvidence, config: GeometryConfig) -> CheckResult:
     roll = -math.degrees(math.atan2(float(dy), float(dx)))
     ok = abs(roll) <= config.max_roll_deg
     reason = "" if ok else f"head is tilted by {roll:+.1f}°, beyond ±{config.max_roll_deg:.0f}°"
-    return CheckResult(
-        "head_roll", Verdict.PASS if ok else Verdict.FAIL, roll, config.max_roll_deg, "deg", reason
-    )
+    return CheckResult("head_roll", Verdict.PASS if ok else Verdict.FAIL, roll, config.max_roll_deg, "deg", reason)
 
 
 def geometry_checks(evidence: FaceEvidence, config: GeometryConfig) -> list[CheckResult]:
@@ -61,3 +59,30 @@ def geometry_checks(evidence: FaceEvidence, config: GeometryConfig) -> list[Chec
         inter_eye_distance(evidence, config),
         head_roll(evidence, config),
     ]
+
+
+# Openings measured from the 68 points, in units of the eye-to-chin distance: a face-size measure
+# that, unlike the inter-eye distance, is not shortened by a turned head.
+
+
+def eye_opening(landmarks: Landmarks) -> float:
+    """Mean lid gap of both eyes divided by the eye-to-chin distance (dimensionless)."""
+    p = landmarks.points
+    lids = [(37, 41), (38, 40), (43, 47), (44, 46)]
+    gap = np.mean([np.linalg.norm(p[a] - p[b]) for a, b in lids])
+    return float(gap / _eye_to_chin(landmarks))
+
+
+def lip_gap(landmarks: Landmarks) -> float:
+    """Mean gap between the inner lips divided by the eye-to-chin distance (dimensionless)."""
+    p = landmarks.points
+    gap = np.mean([np.linalg.norm(p[a] - p[b]) for a, b in ((61, 67), (62, 66), (63, 65))])
+    return float(gap / _eye_to_chin(landmarks))
+
+
+def _eye_to_chin(landmarks: Landmarks) -> float:
+    eyes_mid = (landmarks.right_eye_center + landmarks.left_eye_center) / 2
+    return max(float(np.linalg.norm(landmarks.points[8] - eyes_mid)), 1e-6)
+
+
+FEATURES = {"eye_opening": eye_opening, "lip_gap": lip_gap}

@@ -165,9 +165,7 @@ class JsonWriter(ReportWriter):
         stream.write("[")
 
     def write(self, result: ImageResult) -> None:
-        self._stream.write(
-            ("," if self._count else "") + "\n" + json.dumps(full_record(result), ensure_ascii=False)
-        )
+        self._stream.write(("," if self._count else "") + "\n" + json.dumps(full_record(result), ensure_ascii=False))
         self._count += 1
 
     def close(self) -> None:

@@ -199,9 +199,7 @@ class _GraphBuilder:
         return self._gemm(x, name, w, self.take((features,)), output or name)
 
     def _gemm(self, x: str, name: str, w: np.ndarray, b: np.ndarray, output: str) -> str:
-        return self.node(
-            "Gemm", [x, self.constant(f"{name}.weight", w), self.constant(f"{name}.bias", b)], output
-        )
+        return self.node("Gemm", [x, self.constant(f"{name}.weight", w), self.constant(f"{name}.bias", b)], output)
 
     def softmax(self, x: str, output: str) -> str:
         return self.node("Softmax", [x], output, axis=1)
@@ -362,9 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m icaocheck.tools.export_mtcnn",
         description="Rebuild the MTCNN ONNX files from the weights shipped in the mtcnn package.",
     )
-    parser.add_argument(
-        "out_dir", nargs="?", type=Path, default=None, help="target folder (default: models folder)"
-    )
+    parser.add_argument("out_dir", nargs="?", type=Path, default=None, help="target folder (default: models folder)")
     args = parser.parse_args(argv)
     for path in export_mtcnn(args.out_dir or models_dir()):
         print(f"wrote {path}")

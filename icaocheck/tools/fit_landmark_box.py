@@ -253,8 +253,7 @@ def report(
     holdout = [s for s in samples if s.holdout]
     both = [s for s in holdout if s.mtcnn is not None and s.hog is not None]
     mapping_rows = [
-        f"| {label} | {m.dx:.4f} | {m.dy:.4f} | {m.sw:.4f} | {m.sh:.4f} | {m.nose_dx:.4f} | "
-        f"{fit_nme[label]:.2f} |"
+        f"| {label} | {m.dx:.4f} | {m.dy:.4f} | {m.sw:.4f} | {m.sh:.4f} | {m.nose_dx:.4f} | {fit_nme[label]:.2f} |"
         for label, m in mappings.items()
     ]
     lines = [
@@ -363,9 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The default in the code is the fit rounded to four decimals; show it when it is more than that.
     if any(abs(getattr(fitted, n) - getattr(FITTED_BOX_MAPPING, n)) > 1e-4 for n in ALL_PARAMETERS):
         mappings["current default (FITTED_BOX_MAPPING)"] = FITTED_BOX_MAPPING
-        fit_nme["current default (FITTED_BOX_MAPPING)"] = float(
-            scorer.mapped_errors(fit, FITTED_BOX_MAPPING).mean()
-        )
+        fit_nme["current default (FITTED_BOX_MAPPING)"] = float(scorer.mapped_errors(fit, FITTED_BOX_MAPPING).mean())
     text = report(samples, scorer, mappings, fit_nme, time.perf_counter() - clock)
     if args.out:
         args.out.write_text(text)
