@@ -15,26 +15,36 @@ from typing import TypeVar
 from joblib import Parallel, delayed
 
 from icaocheck.config import Config
+from icaocheck.model_files import models_dir
 from icaocheck.pipeline import Pipeline
 from icaocheck.types import ImageResult, ImageStatus
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
-# This process's pipeline, keyed by what it was built from.
-_worker_pipeline: tuple[tuple[Config, Path | None], Pipeline] | None = None
+# This process's pipeline, keyed by what it was built from. The key holds the model files'
+# modification times, so a retrained model or an edited card is picked up by reused workers.
+_PipelineKey = tuple[Config, Path | None, tuple[tuple[str, int], ...]]
+_worker_pipeline: tuple[_PipelineKey, Pipeline] | None = None
 
 
-def _pipeline_for(config: Config, models: Path | None) -> Pipeline:
+def _models_fingerprint(models: Path | None) -> tuple[tuple[str, int], ...]:
+    directory = models or models_dir()
+    if not directory.is_dir():
+        return ()
+    return tuple(sorted((p.name, p.stat().st_mtime_ns) for p in directory.iterdir() if p.suffix in (".onnx", ".json")))
+
+
+def _pipeline_for(key: _PipelineKey) -> Pipeline:
     global _worker_pipeline
-    key = (config, models)
     if _worker_pipeline is None or _worker_pipeline[0] != key:
+        config, models, _ = key
         _worker_pipeline = (key, Pipeline(config, models, threads=1))
     return _worker_pipeline[1]
 
 
-def _run(task: Callable[[Pipeline, Item], Result], item: Item, config: Config, models: Path | None) -> Result:
-    return task(_pipeline_for(config, models), item)
+def _run(task: Callable[[Pipeline, Item], Result], item: Item, key: _PipelineKey) -> Result:
+    return task(_pipeline_for(key), item)
 
 
 def map_with_pipeline(
@@ -49,15 +59,15 @@ def map_with_pipeline(
     ``task`` must be a module-level function (it is pickled). ``workers`` <= 0 means one per core.
     Items are streamed: the input is not materialised, so the file list may be huge.
     """
-    config = config or Config()
+    key = (config or Config(), models, _models_fingerprint(models))
     if workers <= 0:
         workers = os.cpu_count() or 1
     if workers == 1:
         for item in items:
-            yield _run(task, item, config, models)
+            yield _run(task, item, key)
         return
     parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator", batch_size=4, pre_dispatch="8*n_jobs")
-    yield from parallel(delayed(_run)(task, item, config, models) for item in items)
+    yield from parallel(delayed(_run)(task, item, key) for item in items)
 
 
 def _audit_path(pipeline: Pipeline, path: str) -> ImageResult:

@@ -331,16 +331,21 @@ def evaluate(
     write_threshold: Annotated[
         bool, typer.Option(help="Ship the EER threshold found here: write it into the model card.")
     ] = False,
+    fusion: Annotated[
+        str, typer.Option(help="keep the card's fusion; fit one on training photos; or drop it.")
+    ] = "keep",
 ) -> None:
     """Measure a check on whole labelled photos through the whole pipeline: DET, EER, rates at the shipped threshold."""
     from icaocheck.classify import load_attribute_model
     from icaocheck.evaluate import (
         ATTRIBUTE_LABELS,
+        fit_photo_fusion,
         markdown_summary,
         read_evaluation_set,
         score_photos,
         ship_threshold,
         summarise,
+        write_fusion,
         write_outputs,
     )
     from icaocheck.model_files import models_dir
@@ -354,6 +359,20 @@ def evaluate(
     if model is None:
         console.print(f"[red]error:[/] no {attribute} model in the models folder: train it first")
         raise typer.Exit(EXIT_INPUT_ERROR)
+    card_path = models_dir() / f"{attribute}.json"
+    if fusion == "fit":
+        training = [photo for csv_file in labels for photo in read_evaluation_set(csv_file, attribute, "train")]
+        with console.status(f"scoring {len(training)} training photos for the fusion"):
+            fitted = fit_photo_fusion(attribute, score_photos(training, attribute, workers))
+        write_fusion(card_path, fitted, f"{len(training)} training photos of {', '.join(map(str, labels))}")
+        console.print(f"fusion fitted: {fitted}")
+    elif fusion == "drop":
+        write_fusion(card_path, None)
+    elif fusion != "keep":
+        console.print("[red]error:[/] expected --fusion keep, fit or drop")
+        raise typer.Exit(EXIT_INPUT_ERROR)
+    # A changed fusion changes what the score means: its threshold must be set anew.
+    write_threshold = write_threshold or fusion != "keep"
     photos = [photo for csv_file in labels for photo in read_evaluation_set(csv_file, attribute, split)]
     with console.status(f"scoring {len(photos)} photos"):
         scored = score_photos(photos, attribute, workers)

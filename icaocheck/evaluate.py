@@ -18,8 +18,9 @@ import numpy as np
 
 from icaocheck.batch import map_with_pipeline
 from icaocheck.checks.attributes import ATTRIBUTE_CHECKS
-from icaocheck.checks.geometry import eye_opening, lip_gap
+from icaocheck.checks.geometry import FEATURES
 from icaocheck.config import Config
+from icaocheck.fusion import Fusion, fit_fusion
 from icaocheck.pipeline import Pipeline
 from icaocheck.split import is_validation_group
 from icaocheck.training.metrics import det_curve, eer, rates_at
@@ -33,6 +34,8 @@ ATTRIBUTE_LABELS = {
 }
 # Only whole photos are evaluated: pre-cut eye patches say nothing about the pipeline.
 WHOLE_PHOTO_KINDS = ("face", "frame")
+# The landmark feature measured beside each model, and its sign as a score (larger = non-compliant).
+GEOMETRY_FEATURE = {"eyes": ("eye_opening", -1.0), "mouth": ("lip_gap", 1.0)}
 # FPR / FNR in % at each system's operating point (Mazandarani et al. 2021, Table 3).
 PAPER_TABLE_3 = {
     "eyes": {
@@ -64,12 +67,14 @@ class PhotoScore:
     source: str
     group: str
     status: str
-    score: float | None  # the CNN check's value
-    geometry: float | None  # the landmark baseline, larger = more likely non-compliant
+    score: float | None  # the check's value as shipped (the fused score when the card has a fusion)
+    cnn: float | None  # the classifier's own score
+    feature: float | None  # the attribute's landmark feature (GEOMETRY_FEATURE), raw
+    geometry: float | None  # the geometry baseline's score: the feature signed so larger = non-compliant
 
 
 def read_evaluation_set(labels_csv: Path, attribute: str, split: str = "validation") -> list[LabelledPath]:
-    """Whole photos labelled for ``attribute`` (eyes | mouth | veil), of the validation groups or all."""
+    """Whole photos labelled for ``attribute`` (eyes | mouth | veil), of the ``split``: validation, train or all."""
     column, positive, negative = ATTRIBUTE_LABELS[attribute]
     out: list[LabelledPath] = []
     with labels_csv.open(newline="") as stream:
@@ -78,7 +83,7 @@ def read_evaluation_set(labels_csv: Path, attribute: str, split: str = "validati
                 continue
             if row["label"] not in (positive, negative):
                 continue  # ambiguous
-            if split == "validation" and not is_validation_group(row["group"]):
+            if split != "all" and is_validation_group(row["group"]) != (split == "validation"):
                 continue
             path = str(labels_csv.parent / row["path"])
             out.append(LabelledPath(path, int(row["label"] == positive), row["source"], row["group"]))
@@ -92,15 +97,18 @@ def _check_name(attribute: str) -> str:
 def _score_photo(pipeline: Pipeline, item: tuple[LabelledPath, str]) -> PhotoScore:
     photo, attribute = item
     result = pipeline.audit(photo.path)
-    score = geometry = None
+    score = cnn = feature = geometry = None
     if result.status is ImageStatus.OK and result.landmarks is not None:
         check = result.check(_check_name(attribute))
-        score = check.value if check is not None else None
-        if attribute == "eyes":
-            geometry = -eye_opening(result.landmarks)  # small opening → closed
-        elif attribute == "mouth":
-            geometry = lip_gap(result.landmarks)
-    return PhotoScore(photo.path, photo.label, photo.source, photo.group, result.status.value, score, geometry)
+        if check is not None and check.value is not None:
+            score = check.value
+            cnn = check.details.get("cnn", score)
+        if attribute in GEOMETRY_FEATURE:
+            name, sign = GEOMETRY_FEATURE[attribute]
+            feature = FEATURES[name](result.landmarks)
+            geometry = sign * feature
+    status = result.status.value
+    return PhotoScore(photo.path, photo.label, photo.source, photo.group, status, score, cnn, feature, geometry)
 
 
 def score_photos(
@@ -130,8 +138,9 @@ class Evaluation:
     negatives: int
     no_face_rate: float
     error_rate: float
-    eer: float
+    eer: float  # of the shipped score (fused when the model card has a fusion)
     eer_threshold: float
+    classifier_eer: float  # of the classifier's own score
     at_shipped: OperatingPoint | None
     # At the shipped threshold, counting a photo without a face as flagged, as `scan` does.
     system_at_shipped: OperatingPoint | None
@@ -147,6 +156,17 @@ def operating_point(scores: np.ndarray, labels: np.ndarray, threshold: float) ->
     true_positive = int(np.sum(flagged & (labels == 1)))
     precision = true_positive / max(int(np.sum(flagged)), 1)
     return OperatingPoint(threshold, fpr, fnr, precision, 1.0 - fnr)
+
+
+def fit_photo_fusion(attribute: str, scored: list[PhotoScore]) -> Fusion:
+    """Fusion of the classifier score with the attribute's landmark feature, fitted on ``scored`` (training photos)."""
+    usable = [s for s in scored if s.cnn is not None and s.feature is not None]
+    return fit_fusion(
+        GEOMETRY_FEATURE[attribute][0],
+        np.array([s.cnn for s in usable]),
+        np.array([s.feature for s in usable]),
+        np.array([s.label for s in usable]),
+    )
 
 
 def _system_point(scored: list[PhotoScore], threshold: float) -> OperatingPoint:
@@ -190,6 +210,7 @@ def summarise(attribute: str, scored: list[PhotoScore], shipped_threshold: float
         error_rate=sum(s.status == "error" for s in scored) / max(len(scored), 1),
         eer=cnn_eer,
         eer_threshold=eer_threshold,
+        classifier_eer=eer(np.array([s.cnn for s in assessed]), labels)[0],
         at_shipped=None if shipped_threshold is None else operating_point(scores, labels, shipped_threshold),
         system_at_shipped=None if shipped_threshold is None else _system_point(scored, shipped_threshold),
         geometry_eer=geometry_eer,
@@ -264,8 +285,13 @@ def markdown_summary(evaluation: Evaluation) -> str:
         "",
         "| system | FPR % | FNR % | threshold |",
         "|---|---|---|---|",
-        f"| icaocheck CNN at EER | {e.eer * 100:.2f} | {e.eer * 100:.2f} | {e.eer_threshold:.4f} |",
+        f"| icaocheck at EER | {e.eer * 100:.2f} | {e.eer * 100:.2f} | {e.eer_threshold:.4f} |",
     ]
+    if e.classifier_eer != e.eer:
+        lines.append(
+            f"| icaocheck CNN alone (no fusion) at EER | {e.classifier_eer * 100:.2f} | "
+            f"{e.classifier_eer * 100:.2f} | |"
+        )
     if e.at_shipped is not None:
         s = e.at_shipped
         lines.append(
@@ -320,6 +346,17 @@ def write_outputs(scored: list[PhotoScore], evaluation: Evaluation, out_dir: Pat
     return written
 
 
+def write_fusion(card_path: Path, fusion: Fusion | None, fitted_on: str = "") -> None:
+    """Store ``fusion`` in the model card (or remove the card's fusion when None)."""
+    card = json.loads(card_path.read_text())
+    card.pop("fusion", None)
+    card.pop("fusion_fitted_on", None)
+    if fusion is not None:
+        card["fusion"] = fusion.as_dict()
+        card["fusion_fitted_on"] = fitted_on
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+
+
 def ship_threshold(card_path: Path, evaluation: Evaluation, labels: list[str]) -> None:
     """Make the whole-photo EER threshold the model's shipped one, and record the evaluation in its card.
 
@@ -335,6 +372,7 @@ def ship_threshold(card_path: Path, evaluation: Evaluation, labels: list[str]) -
         "negatives": evaluation.negatives,
         "no_face_rate": round(evaluation.no_face_rate, 6),
         "eer": round(evaluation.eer, 6),
+        "classifier_alone_eer": round(evaluation.classifier_eer, 6),
         "threshold": round(evaluation.eer_threshold, 6),
         "geometry_baseline_eer": None if evaluation.geometry_eer is None else round(evaluation.geometry_eer, 6),
         "date": date.today().isoformat(),
