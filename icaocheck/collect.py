@@ -18,10 +18,13 @@ import cv2
 import numpy as np
 
 from icaocheck.batch import map_with_pipeline
+from icaocheck.checks import FaceEvidence
+from icaocheck.checks.geometry import face_upright
 from icaocheck.config import Config
 from icaocheck.crops import CEW_PATCH_KEEP, CLOSEUP_PATCH_KEEP, eye_crops_from_patch
 from icaocheck.io import ImageReadError, load_image
 from icaocheck.pipeline import FaceAnalysis, Pipeline
+from icaocheck.types import Verdict
 
 MANIFEST_COLUMNS = (
     "crop_path",
@@ -40,9 +43,7 @@ MANIFEST_COLUMNS = (
 CROPS_FOR_ATTRIBUTE = {"eyes": ("right_eye", "left_eye"), "mouth": ("mouth",), "cover": ("face",)}
 # Photo kinds that are already a single eye, and how much of each to keep: resized, not detected.
 EYE_PATCH_KEEP = {"eye_patch": CEW_PATCH_KEEP, "eye_closeup": CLOSEUP_PATCH_KEEP}
-# Faces whose landmark eyes stray this far (in inter-eye distances) from MTCNN's eye keypoints,
-# or that are rolled further than this, are rejected rather than cropped.
-MAX_EYE_DRIFT_IED = 0.35
+# Faces rolled further than this are rejected rather than cropped (augmented copies).
 MAX_ROLL_DEG = 30.0
 
 
@@ -75,23 +76,19 @@ def _box_centre(box: str) -> tuple[float, float] | None:
     return (sum(c[0] for c in centres) / len(centres), sum(c[1] for c in centres) / len(centres))
 
 
-def _implausible_face(analysis: FaceAnalysis) -> str:
+def _implausible_face(analysis: FaceAnalysis, config: Config) -> str:
     """Why the crops of ``analysis`` would teach a model nothing, or "" if they look sound.
 
-    Augmented copies in the data are rotated or upside down; there dlib still draws an upright
-    face inside the box, so its eyes land away from MTCNN's eye keypoints.
+    Augmented copies in the data are rotated or upside down: the same rule as the ``face_upright``
+    check, and a roll far beyond what a photo of a person holds still.
     """
-    assert analysis.landmarks is not None
-    landmarks = analysis.landmarks
-    keypoints = analysis.faces[analysis.assessed].keypoints
-    ied = max(landmarks.inter_eye_distance, 1.0)
-    drift = max(
-        float(np.linalg.norm(keypoints[0] - landmarks.right_eye_center)),
-        float(np.linalg.norm(keypoints[1] - landmarks.left_eye_center)),
-    )
-    if drift > MAX_EYE_DRIFT_IED * ied:
-        return f"landmark eyes {drift / ied:.2f} IED away from the detector's (rotated or upside-down face)"
-    dx, dy = landmarks.left_eye_center - landmarks.right_eye_center
+    assert analysis.landmarks is not None and analysis.crops is not None
+    face = analysis.faces[analysis.assessed]
+    evidence = FaceEvidence(face, len(analysis.faces), analysis.landmarks, analysis.crops)
+    upright = face_upright(evidence, config.geometry)
+    if upright.verdict is Verdict.FAIL:
+        return upright.reason
+    dx, dy = analysis.landmarks.left_eye_center - analysis.landmarks.right_eye_center
     roll = math.degrees(math.atan2(float(dy), float(dx)))
     if abs(roll) > MAX_ROLL_DEG:
         return f"face rolled by {roll:.0f}°"
@@ -131,7 +128,7 @@ def collect_photo(pipeline: Pipeline, photo: LabelledPhoto) -> list[dict[str, ob
     analysis = pipeline.analyse(record, near=_box_centre(photo.rows[0]["box"]))
     if analysis.crops is None:
         return [_manifest_row(row, status="no_face", reason="no face was detected") for row in photo.rows]
-    rejection = _implausible_face(analysis)
+    rejection = _implausible_face(analysis, pipeline.config)
     if rejection:
         return [_manifest_row(row, status="rejected", reason=rejection) for row in photo.rows]
     confidence = round(analysis.faces[analysis.assessed].confidence, 4)
@@ -175,7 +172,7 @@ def _plausible_landmarks(pipeline: Pipeline, path: str) -> np.ndarray | None:
     except ImageReadError:
         return None
     analysis = pipeline.analyse(record)
-    if analysis.landmarks is None or _implausible_face(analysis):
+    if analysis.landmarks is None or _implausible_face(analysis, pipeline.config):
         return None
     return analysis.landmarks.points
 

@@ -51,7 +51,10 @@ class CropConfig:
 class GeometryConfig:
     min_face_px: float = 100.0  # the paper's minimum face box side
     max_roll_deg: float = 8.0  # ICAO: head roll within ±8°
-    min_inter_eye_px: float = 60.0  # ISO/IEC 19794-5 token photo: ≥ 60 px between eye centres
+    min_inter_eye_px: float = 60.0
+    # Landmark eyes further than this from MTCNN's eye keypoints (in inter-eye distances) mean
+    # dlib fitted an upright face onto a rotated one; 0.35 was read off the training photos.
+    max_eye_drift_ied: float = 0.35  # ISO/IEC 19794-5 token photo: ≥ 60 px between eye centres
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from icaocheck.checks import FaceEvidence
-from icaocheck.checks.attributes import ATTRIBUTE_CHECKS, assess
+from icaocheck.checks.attributes import ATTRIBUTE_CHECKS, assess, not_assessed
 from icaocheck.checks.geometry import face_found, geometry_checks
 from icaocheck.classify import AttributeModel, load_attribute_model
 from icaocheck.config import Config
@@ -23,7 +23,7 @@ from icaocheck.crops import cut_crops
 from icaocheck.detect import FaceDetector
 from icaocheck.io import ImageReadError, image_from_array, load_image
 from icaocheck.landmarks import LandmarkPredictor
-from icaocheck.types import Crops, Face, ImageRecord, ImageResult, ImageStatus, Landmarks
+from icaocheck.types import Crops, Face, ImageRecord, ImageResult, ImageStatus, Landmarks, Verdict
 
 
 @dataclass(frozen=True)
@@ -36,11 +36,29 @@ class FaceAnalysis:
     crops: Crops | None
 
 
-class Pipeline:
-    """All stages with their models loaded; one per worker process."""
+# JPEGs at least twice this on their shorter side are decoded at 1/2, 1/4 or 1/8 size, keeping at
+# least this many pixels: with the smallest face searched for at 20 % of the shorter side
+# (DetectionConfig.min_face_ratio), that face keeps a 160-pixel box and its eyes ~65 pixels
+# apart, as many as the crops (eyes 56 px over 0.7 of that distance) can use.
+DECODE_MIN_SIDE = 800
 
-    def __init__(self, config: Config | None = None, models: Path | None = None, threads: int = 1) -> None:
+
+class Pipeline:
+    """All stages with their models loaded; one per worker process.
+
+    ``decode_min_side`` (None: always full size) sets how far large JPEGs may be reduced while
+    decoding; see :data:`DECODE_MIN_SIDE`. Results are in the file's pixels either way.
+    """
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        models: Path | None = None,
+        threads: int = 1,
+        decode_min_side: int | None = DECODE_MIN_SIDE,
+    ) -> None:
         self.config = config or Config()
+        self.decode_min_side = decode_min_side
         cv2.setNumThreads(threads)
         self.detector = FaceDetector(self.config.detection, threads=threads)
         self.landmarks = LandmarkPredictor()
@@ -58,14 +76,17 @@ class Pipeline:
 
         The face assessed is the largest, or with ``near`` (x, y in pixels) the largest whose
         box holds that point (data collection uses it to follow a labelled region).
+        Faces, landmarks and ``near`` are in the file's pixels, also when ``record`` was decoded at
+        reduced size; the crops are cut from the decoded pixels (their size is set in eye distances).
         """
         timings = {} if timings is None else timings
+        scale = record.scale
         clock = time.perf_counter()
         faces = self.detector.detect(record.pixels, timings)
         timings["detect"] = _ms_since(clock)
         if not faces:
             return FaceAnalysis(faces, 0, None, None)
-        assessed = 0 if near is None else _largest_holding(faces, near)
+        assessed = 0 if near is None else _largest_holding(faces, (near[0] / scale, near[1] / scale))
         clock = time.perf_counter()
         gray = cv2.cvtColor(record.pixels, cv2.COLOR_BGR2GRAY)
         landmarks = self.landmarks.predict(gray, faces[assessed])
@@ -73,6 +94,11 @@ class Pipeline:
         clock = time.perf_counter()
         crops = cut_crops(gray, landmarks, self.config.crops)
         timings["crops"] = _ms_since(clock)
+        if scale != 1.0:
+            faces = [_scaled_face(face, scale) for face in faces]
+            # Landmarks sit on pixel centres (OpenCV's and dlib's convention): the centre of
+            # reduced pixel i is at (i + 0.5) * scale - 0.5 in the file's pixels.
+            landmarks = Landmarks(((landmarks.points + 0.5) * scale - 0.5).astype(np.float32))
         return FaceAnalysis(faces, assessed, landmarks, crops)
 
     def audit(self, source: str | Path | np.ndarray) -> ImageResult:
@@ -84,7 +110,7 @@ class Pipeline:
             if isinstance(source, np.ndarray):
                 record = image_from_array(source)
             else:
-                record = load_image(source, self.config.max_image_pixels)
+                record = load_image(source, self.config.max_image_pixels, self.decode_min_side)
         except ImageReadError as error:
             timings["total"] = _ms_since(started)
             return ImageResult(name, ImageStatus.ERROR, error.reason, timings_ms=timings)
@@ -105,7 +131,11 @@ class Pipeline:
         face = analysis.faces[analysis.assessed]
         evidence = FaceEvidence(face, len(analysis.faces), analysis.landmarks, analysis.crops)
         checks = geometry_checks(evidence, self.config.geometry)
+        upright = next(c for c in checks if c.name == "face_upright").verdict is Verdict.PASS
         for check in ATTRIBUTE_CHECKS:
+            if not upright:
+                checks.append(not_assessed(check, "landmarks unreliable on a rotated face"))
+                continue
             clock = time.perf_counter()
             checks.append(assess(check, self.models[check.model], evidence))
             timings[f"classify_{check.model}"] = _ms_since(clock)
@@ -131,6 +161,11 @@ def _largest_holding(faces: list[Face], point: tuple[float, float]) -> int:
         if face.box.x <= x <= face.box.x2 and face.box.y <= y <= face.box.y2:
             return index
     return 0
+
+
+def _scaled_face(face: Face, scale: float) -> Face:
+    """``face`` from reduced pixels to the file's: box and keypoints are edge coordinates, which scale as they are."""
+    return Face(face.box.scaled(scale), face.confidence, face.keypoints * np.float32(scale))
 
 
 def _ms_since(start: float) -> float:

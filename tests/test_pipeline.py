@@ -28,7 +28,7 @@ def test_compliant_portrait_is_found_and_measured(pipeline: Pipeline) -> None:
     names = [c.name for c in result.checks]
     assert names == list(CHECK_NAMES)
     by_name = {c.name: c for c in result.checks}
-    for name in ("face_found", "single_face", "face_size", "inter_eye_distance", "head_roll"):
+    for name in ("face_found", "face_upright", "single_face", "face_size", "inter_eye_distance", "head_roll"):
         assert by_name[name].verdict is Verdict.PASS, by_name[name]
     assert by_name["head_roll"].verdict is Verdict.PASS
     assert abs(by_name["head_roll"].value) < 8
@@ -46,6 +46,18 @@ def test_photo_without_face(pipeline: Pipeline, name: str) -> None:
     assert result.compliant is False
     assert result.reason == "no face was detected"
     assert [c.name for c in result.checks] == ["face_found"]
+
+
+def test_upside_down_face_is_flagged_and_not_scored(pipeline: Pipeline) -> None:
+    """A Roboflow-augmented copy, flipped upside down: dlib's eyes land far from MTCNN's."""
+    result = pipeline.audit(EXAMPLES / "eyes_open_2.jpg")
+    assert result.status is ImageStatus.OK
+    upright = result.check("face_upright")
+    assert upright.verdict is Verdict.FAIL and upright.value > 0.35
+    assert "upside down" in upright.reason
+    for name in ("eyes_closed", "mouth_open", "face_covered"):
+        check = result.check(name)
+        assert check.verdict is Verdict.NOT_ASSESSED and "rotated" in check.reason
 
 
 def test_missing_models_are_reported_not_assessed(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from icaocheck.types import Crops, Face, Landmarks
 
 CHECK_NAMES = (
     "face_found",
+    "face_upright",
     "single_face",
     "face_size",
     "inter_eye_distance",

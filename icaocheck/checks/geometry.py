@@ -23,6 +23,24 @@ def face_found(face_count: int) -> CheckResult:
     return CheckResult("face_found", Verdict.PASS, float(face_count), 1.0, "faces")
 
 
+def face_upright(evidence: FaceEvidence, config: GeometryConfig) -> CheckResult:
+    """Whether dlib's eyes agree with MTCNN's eye keypoints, in inter-eye distances.
+
+    dlib fits an upright face into whatever box it is given; on a rotated or upside-down face
+    its eyes land far from the detector's, and every crop (and score) made from them is wrong.
+    """
+    landmarks, keypoints = evidence.landmarks, evidence.face.keypoints
+    drift = max(
+        float(np.linalg.norm(keypoints[0] - landmarks.right_eye_center)),
+        float(np.linalg.norm(keypoints[1] - landmarks.left_eye_center)),
+    ) / max(landmarks.inter_eye_distance, 1.0)
+    limit = config.max_eye_drift_ied
+    if drift <= limit:
+        return CheckResult("face_upright", Verdict.PASS, drift, limit, "IED")
+    reason = f"face rotated or upside down: landmark eyes {drift:.2f} eye distances away from the detector's"
+    return CheckResult("face_upright", Verdict.FAIL, drift, limit, "IED", reason)
+
+
 def single_face(evidence: FaceEvidence) -> CheckResult:
     count = evidence.face_count
     if count == 1:
@@ -54,6 +72,7 @@ def head_roll(evidence: FaceEvidence, config: GeometryConfig) -> CheckResult:
 def geometry_checks(evidence: FaceEvidence, config: GeometryConfig) -> list[CheckResult]:
     return [
         face_found(evidence.face_count),
+        face_upright(evidence, config),
         single_face(evidence),
         face_size(evidence, config),
         inter_eye_distance(evidence, config),
