@@ -6,6 +6,7 @@ Heavy modules (onnxruntime, OpenCV, dlib, torch) are imported inside the command
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import time
 from collections import Counter
@@ -238,47 +239,76 @@ def augment_cover(
 @app.command()
 def bench(
     images: Annotated[list[Path] | None, typer.Argument(help="Photos to time (default: the bundled examples).")] = None,
-    threads: Annotated[int, typer.Option(help="onnxruntime and OpenCV threads.")] = 1,
-    repeat: Annotated[int, typer.Option(help="Timed runs per photo.")] = 10,
-    warmup: Annotated[int, typer.Option(help="Untimed runs per photo first.")] = 2,
+    threads: Annotated[int, typer.Option(min=1, help="onnxruntime and OpenCV threads (1 emulates one core).")] = 1,
+    repeat: Annotated[int, typer.Option(min=1, help="Timed runs per photo.")] = 10,
+    warmup: Annotated[int, typer.Option(min=0, help="Untimed runs per photo first.")] = 2,
+    full_decode: Annotated[
+        bool, typer.Option("--full-decode", help="Decode large JPEGs at full size too (no reduced decoding).")
+    ] = False,
+    models: Annotated[
+        Path | None, typer.Option(file_okay=False, help="Folder of the classifiers to time (default: shipped ones).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
 ) -> None:
-    """Time every pipeline stage on this machine: medians, p95, photos per second, decode floor."""
+    """Time every pipeline stage on this machine: medians, p95, photos per second, JPEG decode floor."""
     import json
 
     from icaocheck.bench import run_bench
     from icaocheck.io import find_images
     from icaocheck.model_files import examples_dir
+    from icaocheck.pipeline import DECODE_MIN_SIDE
 
     files = [Path(p) for p in find_images(images or [examples_dir()])]
     if not files:
         console.print("[red]error:[/] no image files to time")
         raise typer.Exit(EXIT_INPUT_ERROR)
-    report = run_bench(files, repeat=repeat, warmup=warmup, threads=threads)
+    try:
+        report = run_bench(
+            files, repeat, warmup, threads, decode_min_side=None if full_decode else DECODE_MIN_SIDE, models=models
+        )
+    except ValueError as error:
+        console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(EXIT_INPUT_ERROR) from error
+    for path, reason in report.skipped.items():
+        console.print(f"[yellow]skipped[/] {path}: {reason}")
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
         return
+    out = Console()
     table = Table(title=f"icaocheck bench: {report.images} photos × {report.repeat} runs, {threads} thread(s)")
     table.add_column("stage")
     table.add_column("median ms", justify="right")
     table.add_column("p95 ms", justify="right")
     for stage, timing in report.stages.items():
         table.add_row(stage, f"{timing.median_ms:.2f}", f"{timing.p95_ms:.2f}")
-    table.add_row(
-        "bare JPEG/PNG decode (floor)",
-        f"{report.bare_decode.median_ms:.2f}",
-        f"{report.bare_decode.p95_ms:.2f}",
-    )
-    Console().print(table)
+    floor = report.bare_decode
+    table.add_row("JPEG decode alone (floor)", f"{floor.median_ms:.2f}", f"{floor.p95_ms:.2f}")
+    out.print(table)
+    if report.images > 1:
+        photos = Table(title="per photo (medians)")
+        for column in ("photo", "size", "decoded at", "total ms", "JPEG decode ms", "ratio"):
+            photos.add_column(column, justify="left" if column == "photo" else "right")
+        for photo in report.photos:
+            photos.add_row(
+                Path(photo.path).name,
+                f"{photo.width}×{photo.height}",
+                f"1/{photo.decode_scale:g}",
+                f"{photo.total_median_ms:.2f}",
+                f"{photo.jpeg_decode_median_ms:.2f}",
+                f"{photo.pipeline_to_decode_ratio:.1f}×",
+            )
+        out.print(photos)
     facts = Table(show_header=False)
     facts.add_row("photos per second (1 process)", f"{report.photos_per_second:.1f}")
-    facts.add_row("pipeline / decode", f"{report.pipeline_to_decode_ratio:.1f}×")
+    facts.add_row("pipeline / JPEG decode (medians)", f"{report.pipeline_to_decode_ratio:.1f}×")
     facts.add_row("model loading", f"{report.model_loading_ms:.0f} ms")
     facts.add_row("time to first result", f"{report.first_result_ms:.0f} ms")
     facts.add_row("peak memory", f"{report.peak_memory_mb:.0f} MB")
+    missing = [name for name, loaded in report.classifiers.items() if not loaded]
+    facts.add_row("classifiers missing", ", ".join(missing) or "none")
     for key, value in report.machine.items():
         facts.add_row(key, value)
-    Console().print(facts)
+    out.print(facts)
 
 
 @app.command()
@@ -354,6 +384,9 @@ def evaluate(
         console.print(
             f"[red]error:[/] expected --attribute among {', '.join(ATTRIBUTE_LABELS)} and --split validation|all"
         )
+        raise typer.Exit(EXIT_INPUT_ERROR)
+    if plots and importlib.util.find_spec("matplotlib") is None:
+        console.print("[red]error:[/] plots need matplotlib: pip install 'icaocheck[train]', or pass --no-plots")
         raise typer.Exit(EXIT_INPUT_ERROR)
     model = load_attribute_model(attribute)
     if model is None:

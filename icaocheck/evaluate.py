@@ -137,6 +137,7 @@ class Evaluation:
     positives: int
     negatives: int
     no_face_rate: float
+    not_assessed_rate: float  # a face was found but the check could not score it (rotated face)
     error_rate: float
     eer: float  # of the shipped score (fused when the model card has a fusion)
     eer_threshold: float
@@ -172,7 +173,7 @@ def fit_photo_fusion(attribute: str, scored: list[PhotoScore]) -> Fusion:
 def _system_point(scored: list[PhotoScore], threshold: float) -> OperatingPoint:
     """Rates over every readable photo, a photo without a face counting as flagged."""
     readable = [s for s in scored if s.status != "error"]
-    scores = np.array([np.inf if s.score is None else s.score for s in readable])
+    scores = np.array([2.0 if s.score is None else s.score for s in readable])  # above any threshold in [0, 1]
     labels = np.array([s.label for s in readable])
     return operating_point(scores, labels, threshold)
 
@@ -207,6 +208,7 @@ def summarise(attribute: str, scored: list[PhotoScore], shipped_threshold: float
         positives=int(sum(s.label for s in scored)),
         negatives=int(sum(1 - s.label for s in scored)),
         no_face_rate=sum(s.status == "no_face" for s in scored) / max(len(scored), 1),
+        not_assessed_rate=sum(s.status == "ok" and s.score is None for s in scored) / max(len(scored), 1),
         error_rate=sum(s.status == "error" for s in scored) / max(len(scored), 1),
         eer=cnn_eer,
         eer_threshold=eer_threshold,
@@ -281,7 +283,9 @@ def markdown_summary(evaluation: Evaluation) -> str:
         f"# Evaluation: {e.attribute} ({date.today().isoformat()})",
         "",
         f"Whole photos through the whole pipeline: {e.photos} ({e.positives} non-compliant, {e.negatives} compliant); "
-        f"no face found in {e.no_face_rate * 100:.2f} %, unreadable {e.error_rate * 100:.2f} %.",
+        f"no face found in {e.no_face_rate * 100:.2f} %, face found but not assessed (rotated) in "
+        f"{e.not_assessed_rate * 100:.2f} %, unreadable {e.error_rate * 100:.2f} %. Rates are over assessed photos "
+        "unless the row says otherwise.",
         "",
         "| system | FPR % | FNR % | threshold |",
         "|---|---|---|---|",
@@ -294,9 +298,7 @@ def markdown_summary(evaluation: Evaluation) -> str:
         )
     if e.at_shipped is not None:
         s = e.at_shipped
-        lines.append(
-            f"| icaocheck CNN at shipped threshold | {s.fpr * 100:.2f} | {s.fnr * 100:.2f} | {s.threshold:.4f} |"
-        )
+        lines.append(f"| icaocheck at shipped threshold | {s.fpr * 100:.2f} | {s.fnr * 100:.2f} | {s.threshold:.4f} |")
     if e.system_at_shipped is not None:
         s = e.system_at_shipped
         lines.append(
