@@ -1,0 +1,68 @@
+"""Golden results: the whole pipeline with the shipped models on the bundled example photos.
+
+Each expected verdict was checked by eye on the photo. Only cases whose score is at least
+0.1 away from the shipped threshold are listed, so a retrained model that still sees the
+photo the same way passes, and one that flips a clear case fails.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from icaocheck.covers import draw_cover
+from icaocheck.pipeline import Pipeline
+from icaocheck.types import ImageStatus, Verdict
+
+from .conftest import EXAMPLES
+
+FAIL, PASS = Verdict.FAIL, Verdict.PASS
+
+GOLDEN = [
+    # photo, check, verdict — why
+    ("portrait_600x800.jpg", "eyes_closed", PASS),
+    ("portrait_600x800.jpg", "mouth_open", FAIL),  # a broad smile with teeth: mouth open by ICAO's rule
+    ("portrait_600x800.jpg", "face_covered", PASS),
+    ("compliant_astronaut.png", "mouth_open", FAIL),
+    ("eyes_closed_1.jpg", "eyes_closed", FAIL),
+    ("eyes_closed_2.jpg", "eyes_closed", FAIL),
+    ("eyes_closed_2.jpg", "mouth_open", PASS),
+    ("eyes_closed_3.jpg", "eyes_closed", FAIL),
+    ("eyes_closed_3.jpg", "mouth_open", PASS),
+    ("eyes_closed_4.jpg", "eyes_closed", FAIL),
+    ("eyes_closed_4.jpg", "mouth_open", PASS),
+    ("eyes_open_1.jpg", "eyes_closed", PASS),
+    ("eyes_open_1.jpg", "mouth_open", FAIL),  # surprised, lips wide apart
+    ("eyes_open_1.jpg", "face_covered", PASS),
+    ("mouth_open_yawn_1.jpg", "mouth_open", FAIL),
+    ("mouth_open_yawn_1.jpg", "eyes_closed", FAIL),  # the eyes are squeezed shut while yawning
+    ("mouth_open_yawn_4.jpg", "mouth_open", FAIL),
+    ("eyes_open_2.jpg", "face_upright", FAIL),  # an upside-down augmented copy
+    ("mouth_open_yawn_2.jpg", "face_upright", FAIL),
+]
+
+
+@pytest.mark.parametrize(("photo", "check", "verdict"), GOLDEN)
+def test_golden_verdict(pipeline: Pipeline, photo: str, check: str, verdict: Verdict) -> None:
+    result = pipeline.audit(EXAMPLES / photo)
+    found = result.check(check)
+    assert found is not None and found.verdict is verdict, found
+    if found.threshold is not None and found.unit == "score":
+        assert abs(found.value - found.threshold) >= 0.1, f"{photo} {check} is too close to call: {found}"
+
+
+@pytest.mark.parametrize("photo", ["no_face_cat.png", "no_face_coffee.png", "eyes_open_3.jpg", "eyes_open_4.jpg"])
+def test_golden_no_face(pipeline: Pipeline, photo: str) -> None:
+    assert pipeline.audit(EXAMPLES / photo).status is ImageStatus.NO_FACE
+
+
+@pytest.mark.parametrize("kind", ["medical_mask", "scarf", "hand"])
+def test_a_drawn_cover_fails_the_face_covered_check(pipeline: Pipeline, kind: str) -> None:
+    portrait = cv2.imread(str(EXAMPLES / "portrait_600x800.jpg"))
+    before = pipeline.audit(portrait)
+    covered, _ = draw_cover(portrait, before.landmarks, kind, np.random.default_rng(7))
+    after = pipeline.audit(covered)
+    assert before.check("face_covered").verdict is PASS
+    assert after.status is ImageStatus.OK
+    assert after.check("face_covered").verdict is FAIL, after.check("face_covered")
