@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
+from icaocheck.collect import MANIFEST_COLUMNS
 from icaocheck.split import is_validation_group
 from icaocheck.training import metrics
 from icaocheck.training.augment import AugmentConfig, augment, augment_batch
@@ -27,19 +28,6 @@ from icaocheck.training.data import (
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
-MANIFEST_COLUMNS = (
-    "crop_path",
-    "crop_kind",
-    "attribute",
-    "label",
-    "source",
-    "group",
-    "kind",
-    "source_path",
-    "detection_confidence",
-    "status",
-    "reason",
-)
 
 
 # ---------------------------------------------------------------- metrics
