@@ -14,7 +14,9 @@ from typing import TypeVar
 
 from joblib import Parallel, delayed
 
+from icaocheck.checks.settings import apply_settings
 from icaocheck.config import Config
+from icaocheck.inputs import Refusal, ScanItem
 from icaocheck.model_files import models_dir
 from icaocheck.pipeline import Pipeline
 from icaocheck.types import ImageResult, ImageStatus
@@ -70,18 +72,24 @@ def map_with_pipeline(
     yield from parallel(delayed(_run)(task, item, key) for item in items)
 
 
-def _audit_path(pipeline: Pipeline, path: str) -> ImageResult:
+def _audit_item(pipeline: Pipeline, item: ScanItem) -> ImageResult:
+    if isinstance(item, Refusal):
+        return ImageResult(item.path, ImageStatus.ERROR, item.reason)
     try:
-        return pipeline.audit(path)
+        result = pipeline.audit(item)
     except Exception as error:  # a bug must cost one row, not the whole batch
-        return ImageResult(path, ImageStatus.ERROR, f"internal error: {type(error).__name__}: {error}")
+        return ImageResult(item, ImageStatus.ERROR, f"internal error: {type(error).__name__}: {error}")
+    return apply_settings(result, pipeline.config)
 
 
 def audit_many(
-    paths: Iterable[str], workers: int = 1, config: Config | None = None, models: Path | None = None
+    paths: Iterable[ScanItem], workers: int = 1, config: Config | None = None, models: Path | None = None
 ) -> Iterator[ImageResult]:
     """Audit ``paths`` and yield one :class:`ImageResult` per path, in input order.
 
-    ``workers`` > 1 runs that many processes; the results are the same as with one.
+    ``workers`` > 1 runs that many processes; the results are the same as with one. A
+    :class:`~icaocheck.inputs.Refusal` among the paths becomes its error row without being opened.
+    The profile's choices in ``config`` (checks left out, attribute thresholds) are applied to
+    every result.
     """
-    return map_with_pipeline(_audit_path, paths, workers, config, models)
+    return map_with_pipeline(_audit_item, paths, workers, config, models)

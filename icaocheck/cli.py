@@ -2,19 +2,28 @@
 
 Heavy modules (onnxruntime, OpenCV, dlib, torch) are imported inside the commands so that
 ``icaocheck --help`` answers at once.
+
+Exit codes (documented in README.md): 0 every photo compliant, 1 at least one photo fails
+(see ``scan --fail-on``), 2 at least one input file could not be read, 64 bad usage (an
+unknown option, a bad value, a profile or report that cannot be used), 73 the report cannot be
+written, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import signal
 import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -24,18 +33,72 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from typer.core import TyperGroup
 
-app = typer.Typer(
-    help="Audit ID-document face photos for eyes closed, mouth open and covered faces (ICAO / ISO/IEC 19794-5).",
-    no_args_is_help=True,
-    add_completion=False,
-)
-# Progress, tables and messages go to stderr so that a report written to stdout stays clean.
-console = Console(stderr=True)
+if TYPE_CHECKING:
+    from icaocheck.scan import Scan
+    from icaocheck.summary import ScanSummary
+    from icaocheck.types import ImageResult
 
 EXIT_COMPLIANT = 0
 EXIT_NON_COMPLIANT = 1
 EXIT_INPUT_ERROR = 2
+EXIT_USAGE = 64  # BSD sysexits' EX_USAGE: click's own 2 would read as "unreadable input"
+EXIT_REPORT_ERROR = 73  # sysexits' EX_CANTCREAT: the report file cannot be created or written
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a process stopped by Ctrl-C
+
+# Click's UsageError (unknown option, missing argument, bad value). Typer vendors click in some
+# versions and depends on it in others; BadParameter derives from UsageError in both.
+_USAGE_ERROR: type[Exception] = typer.BadParameter.__bases__[0]
+
+
+class _Commands(TyperGroup):
+    """Typer's group, with usage errors exiting with :data:`EXIT_USAGE` instead of 2."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except _USAGE_ERROR as error:
+            error.exit_code = EXIT_USAGE  # type: ignore[attr-defined]
+            raise
+
+    def invoke(self, ctx: Any) -> Any:
+        # Sub-commands parse their arguments inside the group's invoke.
+        try:
+            return super().invoke(ctx)
+        except _USAGE_ERROR as error:
+            error.exit_code = EXIT_USAGE  # type: ignore[attr-defined]
+            raise
+
+
+app = typer.Typer(
+    cls=_Commands,
+    help="Audit ID-document face photos for eyes closed, mouth open and covered faces (ICAO / ISO/IEC 19794-5).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+config_app = typer.Typer(help="Profiles: the effective configuration and the built-in profiles.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+# Progress, tables and messages go to stderr so that a report written to stdout stays clean.
+console = Console(stderr=True)
+
+# Options shared by `scan` and `config show`, so both resolve a profile alike.
+ProfileOption = Annotated[
+    str | None, typer.Option("--profile", "-p", help="Built-in profile: icao-strict, lenient (default: default).")
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", exists=True, dir_okay=False, help="Profile file (TOML) over the built-in one."),
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="One value over the profile: KEY=VALUE, e.g. checks.eyes_closed.threshold=0.4."),
+]
+
+
+def _usage_error(message: str) -> NoReturn:
+    console.print(f"[red]error:[/] {_shown(message)}", highlight=False)
+    raise typer.Exit(EXIT_USAGE)
 
 
 def _progress() -> Progress:
@@ -57,6 +120,15 @@ def _rate(done: int, started: float) -> str:
     return f"{done / elapsed:.1f} photos/s" if elapsed > 0 and done else ""
 
 
+def _shown(text: str) -> str:
+    """A path or reason as rich prints it: not UTF-8 bytes (lone surrogates) as U+FFFD, brackets not markup."""
+    return escape(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 @app.command()
 def scan(
     paths: Annotated[list[Path], typer.Argument(help="Photos and folders to audit.")],
@@ -67,70 +139,120 @@ def scan(
     ] = None,
     report_format: Annotated[
         str | None,
-        typer.Option("--format", "-f", help="csv, json or jsonl; default: from --output's extension, else csv."),
+        typer.Option("--format", "-f", help="csv, json, jsonl, junit, html or ofiq; default: from --output's suffix."),
     ] = None,
+    profile: ProfileOption = None,
+    config_file: ConfigOption = None,
+    overrides: SetOption = None,
+    fail_on: Annotated[
+        str,
+        typer.Option(
+            "--fail-on", help="Exit 1 when a photo fails one of these checks (comma-separated), 'any' or 'none'."
+        ),
+    ] = "any",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, lines or summary; errors only.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout at the end.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the report at --output: skip the photos it holds.")
+    ] = False,
+    follow_symlinks: Annotated[
+        bool,
+        typer.Option("--follow-symlinks", help="Audit files that symlinks point to outside the scanned folders."),
+    ] = False,
 ) -> None:
     """Audit photos; one report row per input file.
 
-    Exit code 0: every photo compliant; 1: at least one photo non-compliant (or without a face);
-    2: at least one file could not be read, or bad usage.
+    Exit code 0: every photo compliant; 1: a photo fails (--fail-on); 2: a file could not be read;
+    64: bad usage; 73: the report cannot be written; 130: interrupted (the report holds every photo
+    finished, --resume continues it).
     """
-    from icaocheck.batch import audit_many
-    from icaocheck.io import find_images
-    from icaocheck.reports import format_for, open_writer
+    from icaocheck.inputs import scan_inputs
+    from icaocheck.profiles import ProfileError, resolve
+    from icaocheck.reports import format_for
+    from icaocheck.resume import ResumeError
+    from icaocheck.scan import ReportFile, Scan
+    from icaocheck.summary import parse_fail_on
 
+    to_stdout = output is not None and str(output) == "-"
+    report_file = None if output is None or to_stdout else output
     try:
-        chosen_format = format_for(None if output is None or str(output) == "-" else output, report_format)
-    except ValueError as error:
-        console.print(f"[red]error:[/] {error}")
-        raise typer.Exit(EXIT_INPUT_ERROR) from error
-    files = list(find_images(paths, recursive=recursive))
-    if not files:
+        chosen_format = format_for(report_file, report_format)
+        settings = resolve(profile, config_file, overrides or ())
+        failing_checks = parse_fail_on(fail_on)
+    except (ValueError, ProfileError) as error:
+        _usage_error(str(error))
+    if resume and report_file is None:
+        _usage_error("--resume continues a report file: give it with --output FILE")
+    if as_json and to_stdout:
+        _usage_error("--json and --output - would both write to stdout")
+    if next(scan_inputs(paths, recursive, follow_symlinks), None) is None:
         console.print("[red]error:[/] no image files found in the given paths")
         raise typer.Exit(EXIT_INPUT_ERROR)
 
-    if output is None:
-        stream = None
-    elif str(output) == "-":
-        stream = sys.stdout
-    else:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        stream = output.open("w", newline="", encoding="utf-8")
-    statuses: Counter[str] = Counter()
-    failures: Counter[str] = Counter()
-    non_compliant = 0
-    faces_found = 0
+    report = ReportFile(
+        chosen_format,
+        output=report_file,
+        stream=sys.stdout.buffer if to_stdout else None,
+        resume=resume,
+        config=settings.config,
+        fail_on=failing_checks,
+    )
+    job = Scan(paths, report, recursive, follow_symlinks, workers, settings.config)
+    print_lines = output is None and not quiet and not as_json
     started = time.perf_counter()
-    writer = open_writer(stream, chosen_format) if stream is not None else None
+    # CI systems cancel a job with SIGTERM: finish the report as Ctrl-C does.
+    previous_handler = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        with _progress() as progress:
-            task = progress.add_task("scanning", total=len(files), rate="")
-            for done, result in enumerate(audit_many(files, workers=workers), start=1):
-                statuses[result.status.value] += 1
-                faces_found += result.face_count > 0
-                non_compliant += result.compliant is False
-                failures.update(c.name for c in result.checks if c.verdict.value == "fail")
-                if writer is not None:
-                    writer.write(result)
-                else:
-                    _print_line(result)
-                progress.update(task, advance=1, rate=_rate(done, started))
+        with job:
+            _run(job, quiet, print_lines, started)
+    except ResumeError as error:
+        _usage_error(str(error))
+    except OSError as error:
+        # Inputs that cannot be read are report rows, never exceptions: this is the report itself.
+        console.print(f"[red]error:[/] cannot write the report: {_shown(str(error))}", highlight=False)
+        raise typer.Exit(EXIT_REPORT_ERROR) from error
+    except KeyboardInterrupt:
+        pass
     finally:
-        if writer is not None:
-            writer.close()
-        if stream is not None and stream is not sys.stdout:
-            stream.close()
+        signal.signal(signal.SIGTERM, previous_handler)
+    summary = job.summary
     elapsed = time.perf_counter() - started
-    _print_summary(len(files), faces_found, statuses, failures, elapsed, output)
-    if statuses["error"]:
-        raise typer.Exit(EXIT_INPUT_ERROR)
-    raise typer.Exit(EXIT_NON_COMPLIANT if non_compliant else EXIT_COMPLIANT)
+    if summary.interrupted:
+        hint = f"; run the same command with --resume to finish {_shown(str(report_file))}" if report_file else ""
+        console.print(f"[yellow]interrupted[/] after {summary.images} photos{hint}")
+    elif not quiet:
+        _print_summary(summary, elapsed, report_file, settings.profile)
+    code = _exit_code(summary)
+    if as_json:
+        facts = {"exit_code": code, "report": str(output) if output else None, "format": chosen_format}
+        facts |= {"profile": settings.profile, "elapsed_s": round(elapsed, 2), **summary.as_dict()}
+        typer.echo(json.dumps(facts, indent=2))
+    raise typer.Exit(code)
 
 
-def _print_line(result: object) -> None:
-    from icaocheck.types import ImageResult
+def _run(job: Scan, quiet: bool, print_lines: bool, started: float) -> None:
+    if quiet:
+        for _ in job:
+            pass
+        return
+    with _progress() as progress:
+        task = progress.add_task("counting files", total=None, rate="")
+        progress.update(task, total=job.count(), description="scanning")
+        for done, result in enumerate(job, start=1):
+            if print_lines:
+                _print_line(result)
+            progress.update(task, advance=1, rate=_rate(done, started))
 
-    assert isinstance(result, ImageResult)
+
+def _exit_code(summary: ScanSummary) -> int:
+    if summary.interrupted:
+        return EXIT_INTERRUPTED
+    if summary.errors:
+        return EXIT_INPUT_ERROR
+    return EXIT_NON_COMPLIANT if summary.failing else EXIT_COMPLIANT
+
+
+def _print_line(result: ImageResult) -> None:
     if result.compliant is None:
         verdict = "[red]ERROR[/]"
     elif result.compliant:
@@ -140,36 +262,67 @@ def _print_line(result: object) -> None:
     failed = [c.reason for c in result.checks if c.verdict.value == "fail"]
     reason = result.reason if result.status.value == "error" else "; ".join(failed)
     skipped = sorted({c.reason for c in result.checks if c.verdict.value == "not_assessed"})
-    line = f"{verdict} {result.path}"
+    line = f"{verdict} {_shown(result.path)}"
     if reason:
-        line += f" — {reason}"
+        line += f" — {_shown(reason)}"
     if skipped and result.compliant:
         line += f" [dim]({'; '.join(skipped)})[/]"
-    Console().print(line, highlight=False, soft_wrap=True)
+    Console().print(line, highlight=False, soft_wrap=True, markup=True)
 
 
-def _print_summary(
-    total: int,
-    faces: int,
-    statuses: Counter[str],
-    failures: Counter[str],
-    elapsed: float,
-    output: Path | None,
-) -> None:
+def _print_summary(summary: ScanSummary, elapsed: float, output: Path | None, profile: str) -> None:
     from icaocheck.checks import CHECK_NAMES
 
     table = Table(title="icaocheck summary", show_header=False)
-    table.add_row("images", str(total))
-    table.add_row("faces found", str(faces))
-    table.add_row("no face", str(statuses["no_face"]))
-    table.add_row("errors (unreadable)", str(statuses["error"]))
+    table.add_row("images", str(summary.images))
+    if summary.resumed:
+        table.add_row("  from the earlier run", str(summary.resumed))
+    table.add_row("compliant", str(summary.compliant))
+    table.add_row("no face", str(summary.statuses["no_face"]))
+    table.add_row("errors (unreadable)", str(summary.errors))
     for name in CHECK_NAMES:
-        if failures[name]:
-            table.add_row(f"failed: {name}", str(failures[name]))
-    table.add_row("time", f"{elapsed:.1f} s ({total / elapsed if elapsed else 0:.1f} photos/s)")
-    if output is not None and str(output) != "-":
+        if summary.failures[name]:
+            table.add_row(f"failed: {name}", str(summary.failures[name]))
+    new = summary.images - summary.resumed
+    table.add_row("time", f"{elapsed:.1f} s ({new / elapsed if elapsed else 0:.1f} photos/s)")
+    table.add_row("profile", profile)
+    if output is not None:
         table.add_row("report", str(output))
     console.print(table)
+
+
+@config_app.command("show")
+def config_show(
+    profile: ProfileOption = None,
+    config_file: ConfigOption = None,
+    overrides: SetOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print it as JSON.")] = False,
+) -> None:
+    """Print the effective configuration: every value and where it came from."""
+    from icaocheck.profiles import ProfileError, resolve
+
+    try:
+        settings = resolve(profile, config_file, overrides or ())
+    except ProfileError as error:
+        _usage_error(str(error))
+    if as_json:
+        typer.echo(json.dumps(settings.as_dict(), indent=2))
+        return
+    # TOML-like lines, never cut to the terminal's width: keys and values can be pasted into a profile.
+    lines = [(e.key, "—" if e.value is None else json.dumps(e.value), e.source) for e in settings.entries]
+    width = max(len(key) + len(value) for key, value, _ in lines) + 3
+    typer.echo(f"# profile {settings.profile}: {settings.description}")
+    for key, value, source in lines:
+        typer.echo(f"{f'{key} = {value}':<{width}}  # {source}")
+
+
+@config_app.command("profiles")
+def config_profiles() -> None:
+    """List the built-in profiles."""
+    from icaocheck.profiles import builtin_profiles
+
+    for name, description in builtin_profiles().items():
+        Console().print(f"[bold]{name}[/]: {description}", highlight=False)
 
 
 @app.command()
@@ -302,7 +455,8 @@ def bench(
     facts.add_row("photos per second (1 process)", f"{report.photos_per_second:.1f}")
     facts.add_row("pipeline / JPEG decode (medians)", f"{report.pipeline_to_decode_ratio:.1f}×")
     facts.add_row("model loading", f"{report.model_loading_ms:.0f} ms")
-    facts.add_row("time to first result", f"{report.first_result_ms:.0f} ms")
+    facts.add_row("model loading + first result", f"{report.first_result_ms:.0f} ms")
+    facts.add_row("new process to first result", f"{report.cold_start_ms:.0f} ms")
     facts.add_row("peak memory", f"{report.peak_memory_mb:.0f} MB")
     missing = [name for name, loaded in report.classifiers.items() if not loaded]
     facts.add_row("classifiers missing", ", ".join(missing) or "none")

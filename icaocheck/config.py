@@ -1,6 +1,7 @@
 """Every tunable number of the pipeline, defined once.
 
-Stages take the part of :class:`Config` they need; the CLI only overrides fields.
+Stages take the part of :class:`Config` they need; the CLI only overrides fields. Profiles
+(:mod:`icaocheck.profiles`) build a :class:`Config` from TOML and say where each value came from.
 """
 
 from __future__ import annotations
@@ -63,3 +64,8 @@ class Config:
     crops: CropConfig = field(default_factory=CropConfig)
     geometry: GeometryConfig = field(default_factory=GeometryConfig)
     max_image_pixels: int = 80_000_000  # refuse larger images before decoding them
+    # Checks left out of every result (a profile's choice); they neither pass nor fail a photo.
+    disabled_checks: frozenset[str] = frozenset()
+    # Attribute checks judged against these (check name, threshold) instead of their model card's.
+    # A tuple of pairs, not a dict, so that a Config stays hashable (workers key pipelines on it).
+    attribute_thresholds: tuple[tuple[str, float], ...] = ()

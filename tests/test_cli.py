@@ -12,7 +12,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from icaocheck.cli import app
+from icaocheck.cli import EXIT_USAGE, app
 from icaocheck.reports import csv_columns
 
 from .conftest import EXAMPLES
@@ -26,9 +26,7 @@ def _copy_examples(target: Path, names: list[str]) -> list[Path]:
 
 
 def test_help_answers_in_a_subprocess() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "icaocheck.cli", "--help"], capture_output=True, text=True, timeout=60
-    )
+    done = subprocess.run([sys.executable, "-m", "icaocheck.cli", "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0
     assert "scan" in done.stdout and "crops" in done.stdout
 
@@ -78,7 +76,81 @@ def test_report_to_stdout(tmp_path: Path) -> None:
 
 
 def test_bad_usage_exit_code(tmp_path: Path) -> None:
-    assert runner.invoke(app, ["scan", str(EXAMPLES), "--format", "xml"]).exit_code == 2
+    # Usage errors exit with 64, apart from 2 (unreadable input) and 1 (non-compliant).
+    assert runner.invoke(app, ["scan", str(EXAMPLES), "--format", "xls"]).exit_code == EXIT_USAGE
+    assert runner.invoke(app, ["scan", str(EXAMPLES), "--no-such-option"]).exit_code == EXIT_USAGE
+    assert runner.invoke(app, ["scan"]).exit_code == EXIT_USAGE
+    assert runner.invoke(app, ["scan", str(EXAMPLES), "--workers", "many"]).exit_code == EXIT_USAGE
     empty = tmp_path / "empty"
     empty.mkdir()
     assert runner.invoke(app, ["scan", str(empty)]).exit_code == 2
+
+
+def test_fail_on_chooses_which_failures_fail_the_run(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    _copy_examples(folder, ["no_face_cat.png"])  # fails face_found only
+    exit_codes = {
+        rule: runner.invoke(app, ["scan", str(folder), "-q", "--fail-on", rule]).exit_code
+        for rule in ("any", "none", "face_found", "eyes_closed,mouth_open", "eyes_closed, face_found")
+    }
+    assert exit_codes == {
+        "any": 1,
+        "none": 0,
+        "face_found": 1,
+        "eyes_closed,mouth_open": 0,
+        "eyes_closed, face_found": 1,
+    }
+    assert runner.invoke(app, ["scan", str(folder), "--fail-on", "eyes"]).exit_code == EXIT_USAGE
+
+
+def test_quiet_and_json_summary(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    _copy_examples(folder, ["no_face_cat.png", "no_face_coffee.png"])
+    quiet = runner.invoke(app, ["scan", str(folder), "-q"])
+    assert quiet.exit_code == 1 and quiet.output == ""
+    outcome = runner.invoke(app, ["scan", str(folder), "--json", "-q", "--fail-on", "none"])
+    summary = json.loads(outcome.stdout)
+    assert outcome.exit_code == 0 and summary["exit_code"] == 0
+    assert (summary["images"], summary["no_face"], summary["non_compliant"], summary["failing"]) == (2, 2, 2, 0)
+    assert summary["checks"]["face_found"] == {"failed": 2, "assessed": 2}
+
+
+def test_options_that_do_not_go_together(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    _copy_examples(folder, ["no_face_cat.png"])
+    for arguments in (["--resume"], ["--resume", "-o", "-"], ["--json", "-o", "-"], ["--profile", "paranoid"]):
+        outcome = runner.invoke(app, ["scan", str(folder), *arguments])
+        assert outcome.exit_code == EXIT_USAGE, arguments
+    assert not list(tmp_path.glob("*.csv"))
+
+
+def test_resume_of_another_format_is_a_usage_error_and_keeps_the_file(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    _copy_examples(folder, ["no_face_cat.png"])
+    report = tmp_path / "report.json"
+    report.write_text("path,status\n")
+    outcome = runner.invoke(app, ["scan", str(folder), "-o", str(report), "--resume"])
+    assert outcome.exit_code == EXIT_USAGE and "not resuming" in outcome.output
+    assert report.read_text() == "path,status\n"
+
+
+def test_format_follows_the_extension(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    _copy_examples(folder, ["no_face_cat.png"])
+    runner.invoke(app, ["scan", str(folder), "-o", str(tmp_path / "r.xml")])
+    runner.invoke(app, ["scan", str(folder), "-o", str(tmp_path / "r.html")])
+    runner.invoke(app, ["scan", str(folder), "-o", str(tmp_path / "r.csv"), "--format", "ofiq"])
+    assert (tmp_path / "r.xml").read_text().startswith("<?xml")
+    assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
+    assert (tmp_path / "r.csv").read_text().startswith("Filename;")
+
+
+def test_profile_leaves_a_check_out_of_the_report(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    _copy_examples(folder, ["portrait_600x800.jpg"])
+    report = tmp_path / "r.csv"
+    outcome = runner.invoke(app, ["scan", str(folder), "-o", str(report), "--profile", "lenient"])
+    assert outcome.exit_code in (0, 1), outcome.output
+    (row,) = list(csv.DictReader(report.open()))
+    assert row["single_face_verdict"] == "" and row["face_size_verdict"] == "pass"
+    assert row["face_size_threshold"] == "60.0"

@@ -54,6 +54,11 @@ def assess(check: AttributeCheck, model: AttributeModel | None, evidence: FaceEv
         value = FEATURES[fusion.feature](evidence.landmarks)
         details.update(cnn=score, **{fusion.feature: value})
         score = float(fusion.apply(score, value))
+    return judge(check, score, threshold, details)
+
+
+def judge(check: AttributeCheck, score: float, threshold: float, details: dict[str, float]) -> CheckResult:
+    """The verdict on ``score`` against ``threshold``; also used to re-judge a result under a profile's threshold."""
     if score < threshold:
         return CheckResult(check.name, Verdict.PASS, score, threshold, "score", "", details)
     reason = f"{check.failure}: score {score:.2f} ≥ threshold {threshold:.2f}"

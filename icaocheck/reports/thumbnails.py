@@ -1,0 +1,89 @@
+"""Pictures for the HTML gallery: a failed photo with its face box and landmarks, and the crops that failed.
+
+They are drawn again from the file, in the process writing the report, from the box and
+landmarks of the result: results carry no pixels between processes. The photo is decoded as the
+pipeline decodes it, so the crops are the very pixels the classifier read.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from icaocheck.config import Config
+from icaocheck.crops import cut_crops
+from icaocheck.io import ImageReadError, load_image
+from icaocheck.pipeline import DECODE_MIN_SIDE
+from icaocheck.types import ImageResult, Landmarks, Verdict
+
+THUMBNAIL_SIDE = 320  # longest side of a gallery photo, pixels
+_JPEG_QUALITY = 80
+_FAILED_COLOUR = (40, 40, 220)  # BGR red: the face box of a photo that failed
+_LANDMARK_COLOUR = (60, 220, 255)  # BGR yellow
+# The crops each attribute check reads: (check, caption, field of Crops).
+_CHECK_CROPS = (
+    ("eyes_closed", "right eye", "right_eye"),
+    ("eyes_closed", "left eye (mirrored)", "left_eye"),
+    ("mouth_open", "mouth", "mouth"),
+    ("face_covered", "face", "face"),
+)
+
+
+@dataclass(frozen=True)
+class GalleryImages:
+    """Data URIs: the annotated photo, and (check, caption, crop) for each crop of a failed check."""
+
+    photo: str
+    crops: tuple[tuple[str, str, str], ...]
+
+
+def gallery_images(result: ImageResult, config: Config) -> GalleryImages | None:
+    """The gallery pictures of ``result``; None when its file can no longer be read as it was."""
+    try:
+        record = load_image(result.path, config.max_image_pixels, DECODE_MIN_SIDE)
+    except ImageReadError:
+        return None
+    if record.original_size != (result.width, result.height):
+        return None  # the file changed since it was audited: its box would not fit
+    scale = record.scale
+    points = None
+    if result.landmarks is not None:
+        # File pixels to decoded ones; landmarks sit on pixel centres (see Pipeline.analyse).
+        points = ((result.landmarks.points + 0.5) / scale - 0.5).astype(np.float32)
+    failed = {check.name for check in result.checks if check.verdict is Verdict.FAIL}
+    crops: list[tuple[str, str, str]] = []
+    wanted = [entry for entry in _CHECK_CROPS if entry[0] in failed]
+    if points is not None and wanted:
+        gray = cv2.cvtColor(record.pixels, cv2.COLOR_BGR2GRAY)
+        cut = cut_crops(gray, Landmarks(points), config.crops)
+        crops = [(check, caption, _data_uri(getattr(cut, field), ".png")) for check, caption, field in wanted]
+    return GalleryImages(_annotated(record.pixels, result, points, scale), tuple(crops))
+
+
+def _annotated(pixels: np.ndarray, result: ImageResult, points: np.ndarray | None, scale: float) -> str:
+    height, width = pixels.shape[:2]
+    fit = min(1.0, THUMBNAIL_SIDE / max(height, width))
+    if fit < 1.0:
+        pixels = cv2.resize(pixels, (max(1, round(width * fit)), max(1, round(height * fit))), cv2.INTER_AREA)
+    else:
+        pixels = pixels.copy()
+    if result.face is not None:
+        box = result.face.box.scaled(fit / scale)
+        corner, far = (round(box.x), round(box.y)), (round(box.x2), round(box.y2))
+        cv2.rectangle(pixels, corner, far, _FAILED_COLOUR, 2, cv2.LINE_AA)
+    if points is not None:
+        for x, y in (points + 0.5) * fit - 0.5:
+            cv2.circle(pixels, (round(float(x)), round(float(y))), 1, _LANDMARK_COLOUR, -1, cv2.LINE_AA)
+    return _data_uri(pixels, ".jpg")
+
+
+def _data_uri(pixels: np.ndarray, suffix: str) -> str:
+    params = [cv2.IMWRITE_JPEG_QUALITY, _JPEG_QUALITY] if suffix == ".jpg" else []
+    ok, encoded = cv2.imencode(suffix, pixels, params)
+    if not ok:
+        raise ValueError(f"OpenCV could not encode a {suffix} thumbnail")
+    mime = "image/jpeg" if suffix == ".jpg" else "image/png"
+    return f"data:{mime};base64,{base64.b64encode(encoded.tobytes()).decode('ascii')}"

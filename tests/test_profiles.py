@@ -1,0 +1,178 @@
+"""Profiles: layered values with their sources, built-in profiles, and their effect on results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from icaocheck.checks.settings import apply_settings
+from icaocheck.cli import EXIT_USAGE, app
+from icaocheck.config import Config
+from icaocheck.profiles import ProfileError, builtin_profiles, resolve
+from icaocheck.types import Verdict
+
+from .test_reports import make_result
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def models(tmp_path: Path) -> Path:
+    """A models folder whose only card is the eyes model's, threshold 0.5."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    card = {
+        "name": "eyes",
+        "input": {"crop_kind": "eye", "size": 56},
+        "preprocessing": {"scale": 1 / 255, "offset": 0.0},
+        "threshold": 0.5,
+    }
+    (folder / "eyes.json").write_text(json.dumps(card))
+    return folder
+
+
+def _profile(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "profile.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_come_from_config_and_model_cards(models: Path) -> None:
+    settings = resolve(models=models)
+    assert settings.profile == "default"
+    assert settings.config == Config()
+    assert settings.get("checks.face_size.threshold").value == 100.0
+    assert settings.get("checks.face_size.threshold").source == "default"
+    eyes = settings.get("checks.eyes_closed.threshold")
+    assert eyes.value == 0.5 and eyes.source == f"model card {models / 'eyes.json'}"
+    mouth = settings.get("checks.mouth_open.threshold")
+    assert mouth.value is None and "missing" in mouth.source
+    assert settings.get("detection.min_face_ratio").value == 0.2
+
+
+def test_strict_profile_tightens_geometry_and_scales_the_card_threshold(models: Path) -> None:
+    settings = resolve("icao-strict", models=models)
+    config = settings.config
+    assert (config.geometry.min_face_px, config.geometry.min_inter_eye_px, config.geometry.max_roll_deg) == (
+        180.0,
+        90.0,
+        5.0,
+    )
+    assert config.geometry.max_eye_drift_ied == Config().geometry.max_eye_drift_ied
+    assert config.attribute_thresholds == (("eyes_closed", 0.4),)
+    eyes = settings.get("checks.eyes_closed.threshold")
+    assert eyes.source.startswith("profile icao-strict (0.8 × model card")
+
+
+def test_lenient_profile_leaves_single_face_out(models: Path) -> None:
+    config = resolve("lenient", models=models).config
+    assert config.disabled_checks == {"single_face"}
+    assert config.geometry.min_face_px < Config().geometry.min_face_px
+
+
+def test_every_builtin_profile_resolves(models: Path) -> None:
+    profiles = builtin_profiles()
+    assert {"default", "icao-strict", "lenient"} <= set(profiles)
+    for name, description in profiles.items():
+        assert description
+        assert resolve(name, models=models).profile == name
+
+
+def test_layers_file_over_profile_and_command_line_over_file(tmp_path: Path, models: Path) -> None:
+    path = _profile(
+        tmp_path,
+        'extends = "icao-strict"\ndescription = "our office"\n'
+        "[checks.head_roll]\nthreshold = 6\n[checks.eyes_closed]\nthreshold = 0.3\n"
+        "[detection]\nthresholds = [0.5, 0.6, 0.7]\n[input]\nmax_image_pixels = 1000\n",
+    )
+    settings = resolve(None, path, ["checks.eyes_closed.threshold=0.45", "checks.single_face.enabled=false"], models)
+    assert settings.profile == "icao-strict" and settings.description == "our office"
+    assert settings.get("checks.face_size.threshold").source == "profile icao-strict"
+    assert settings.get("checks.head_roll.threshold").source == f"file {path}"
+    assert settings.get("checks.eyes_closed.threshold").value == 0.45
+    assert settings.get("checks.eyes_closed.threshold").source == "command line"
+    config = settings.config
+    assert config.geometry.max_roll_deg == 6.0 and config.detection.thresholds == (0.5, 0.6, 0.7)
+    assert config.max_image_pixels == 1000 and config.disabled_checks == {"single_face"}
+    assert config.attribute_thresholds == (("eyes_closed", 0.45),)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[checks.eyes_shut]\nthreshold = 0.4\n", "unknown check"),
+        ("[checks.face_size]\nminimum = 90\n", "unknown key"),
+        ("[checks.face_size]\nthreshold = 'big'\n", "must be a number"),
+        ("[checks.face_found]\nenabled = false\n", "cannot be disabled"),
+        ("[checks.eyes_closed]\nthreshold = 1.5\n", r"\(0, 1\]"),
+        ("[checks.eyes_closed]\nthreshold = 0.4\nthreshold_factor = 0.8\n", "keep one"),
+        ("[checks.face_size]\nthreshold_factor = 0.8\n", "unknown key"),
+        ("[checks.single_face]\nthreshold = 2\n", "unknown key"),
+        ("[checks.single_face]\nenabled = 'no'\n", "true or false"),
+        ("[detection]\nthresholds = [0.5]\n", "list of 3 numbers"),
+        ("[detection]\nmin_face_px = 2.5\n", "must be a int"),
+        ("[colours]\nred = 1\n", "unknown section"),
+        ('extends = "paranoid"\n', "no built-in profile"),
+        ("checks = [\n", "not valid TOML"),
+    ],
+)
+def test_bad_profiles_are_refused_with_the_key_at_fault(tmp_path: Path, models: Path, text: str, message: str) -> None:
+    with pytest.raises(ProfileError, match=message):
+        resolve(None, _profile(tmp_path, text), (), models)
+
+
+def test_bad_overrides_and_conflicts(tmp_path: Path, models: Path) -> None:
+    with pytest.raises(ProfileError, match="KEY=VALUE"):
+        resolve(overrides=["checks.eyes_closed.threshold"], models=models)
+    with pytest.raises(ProfileError, match="not a TOML value"):
+        resolve(overrides=["checks.eyes_closed.threshold=high"], models=models)
+    with pytest.raises(ProfileError, match="conflicts"):
+        resolve("lenient", _profile(tmp_path, 'extends = "icao-strict"\n'), (), models)
+
+
+def test_settings_leave_out_disabled_checks_and_rejudge_scores() -> None:
+    result = make_result("/p.jpg", "eyes_closed")  # eyes_closed 0.9 ≥ 0.5: fails
+    lenient = Config(attribute_thresholds=(("eyes_closed", 0.95), ("mouth_open", 0.1)))
+    judged = apply_settings(result, lenient)
+    eyes = judged.check("eyes_closed")
+    assert eyes is not None and eyes.verdict is Verdict.PASS and eyes.threshold == 0.95
+    assert eyes.details == result.check("eyes_closed").details  # type: ignore[union-attr]
+    mouth = judged.check("mouth_open")
+    assert mouth is not None and mouth.verdict is Verdict.NOT_ASSESSED  # no score to re-judge
+    assert judged.compliant is True
+    strict = apply_settings(make_result("/p.jpg", "compliant"), Config(attribute_thresholds=(("eyes_closed", 0.08),)))
+    eyes = strict.check("eyes_closed")
+    assert eyes is not None and eyes.verdict is Verdict.FAIL
+    assert eyes.reason == "eyes closed: score 0.10 ≥ threshold 0.08 (right eye)"
+    without = apply_settings(result, Config(disabled_checks=frozenset({"eyes_closed", "head_roll"})))
+    assert without.check("eyes_closed") is None and without.check("head_roll") is None
+    assert apply_settings(result, Config()) is result
+
+
+def test_config_show_names_every_source() -> None:
+    outcome = runner.invoke(
+        app, ["config", "show", "--profile", "icao-strict", "--set", "checks.head_roll.threshold=7"]
+    )
+    assert outcome.exit_code == 0, outcome.output
+    assert "checks.face_size.threshold" in outcome.stdout and "profile icao-strict" in outcome.stdout
+    assert "command line" in outcome.stdout and "default" in outcome.stdout
+    shown = json.loads(runner.invoke(app, ["config", "show", "--json", "-p", "lenient"]).stdout)
+    assert shown["settings"]["checks.single_face.enabled"] == {"value": False, "source": "profile lenient"}
+
+
+def test_config_profiles_lists_the_builtin_ones() -> None:
+    outcome = runner.invoke(app, ["config", "profiles"])
+    assert outcome.exit_code == 0
+    assert "icao-strict" in outcome.stdout and "lenient" in outcome.stdout
+
+
+def test_bad_profile_on_the_command_line_is_a_usage_error(tmp_path: Path) -> None:
+    for arguments in (
+        ["config", "show", "--profile", "paranoid"],
+        ["config", "show", "--set", "checks.nothing.enabled=false"],
+        ["config", "show", "--config", str(tmp_path / "absent.toml")],
+    ):
+        assert runner.invoke(app, arguments).exit_code == EXIT_USAGE, arguments
