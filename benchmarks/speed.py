@@ -4,6 +4,8 @@ Runs the same measurement as `icaocheck bench` and appends one JSON line (git co
 medians) to a history file; with an earlier line in that file, prints the ratio per stage.
 
     python benchmarks/speed.py examples/photos --repeat 20 --history benchmarks/speed-history.jsonl
+
+Compare lines taken on the same machine, idle, with the same models: the line records all three.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from icaocheck.bench import run_bench
 from icaocheck.io import find_images
+from icaocheck.pipeline import DECODE_MIN_SIDE
 
 
 def _commit() -> str:
@@ -30,21 +33,35 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--full-decode", action="store_true", help="no reduced JPEG decoding")
+    parser.add_argument("--models", type=Path, help="classifier folder (default: the shipped models)")
     parser.add_argument("--history", type=Path, default=Path("benchmarks/speed-history.jsonl"))
     args = parser.parse_args()
 
     images = [Path(p) for p in find_images([args.folder])]
-    report = run_bench(images, repeat=args.repeat, warmup=args.warmup, threads=args.threads)
+    report = run_bench(
+        images,
+        repeat=args.repeat,
+        warmup=args.warmup,
+        threads=args.threads,
+        decode_min_side=None if args.full_decode else DECODE_MIN_SIDE,
+        models=args.models,
+    )
     record = {
         "commit": _commit(),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "folder": str(args.folder),
         "images": len(images),
         "threads": args.threads,
+        "decode_min_side": report.decode_min_side,
+        "classifiers": sorted(name for name, loaded in report.classifiers.items() if loaded),
         "median_ms": {stage: round(t.median_ms, 3) for stage, t in report.stages.items()},
+        "p95_ms": {stage: round(t.p95_ms, 3) for stage, t in report.stages.items()},
         "bare_decode_ms": round(report.bare_decode.median_ms, 3),
         "pipeline_to_decode": round(report.pipeline_to_decode_ratio, 2),
+        "photos_per_second": round(report.photos_per_second, 1),
         "model_loading_ms": round(report.model_loading_ms, 1),
+        "first_result_ms": round(report.first_result_ms, 1),
         "peak_memory_mb": round(report.peak_memory_mb, 1),
         "machine": report.machine,
     }

@@ -64,7 +64,9 @@ class AttributeModel:
     def scores(self, crops: list[np.ndarray]) -> np.ndarray:
         """Probabilities of the non-compliant class, one per uint8 crop (all of the card's size), in one run."""
         batch = np.stack(crops).astype(np.float32)[:, None, :, :]
-        batch = batch * self.card.scale + self.card.offset
+        # In place: the stacked copy is already this call's own.
+        batch *= self.card.scale
+        batch += self.card.offset
         (output,) = self._session.run(None, {self._input_name: batch})
         return np.asarray(output, dtype=np.float32).reshape(len(crops))
 

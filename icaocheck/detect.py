@@ -37,6 +37,14 @@ _NMS_PYRAMID = 0.7
 _NMS_RNET = 0.7
 _NMS_ONET = 0.7
 
+# The networks' input scaling: (x - 127.5) / 128 on RGB.
+_INPUT_MEAN = (127.5, 127.5, 127.5)
+_INPUT_SCALE = 1.0 / 128.0
+
+# Up to this many boxes, NMS works from the full pairwise overlap matrix (n² floats: 0.5 MB at
+# 256); beyond, from one row at a time, which is then faster and bounded in memory.
+_NMS_MATRIX_MAX = 256
+
 # Box arrays below are float64 rows: x1, y1, x2, y2, score, then 4 regression offsets.
 _SCORE = 4
 _REG = slice(5, 9)
@@ -65,24 +73,48 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, mode: Literal["
     """
     if len(boxes) == 0:
         return np.empty(0, dtype=np.intp)
+    order = np.argsort(-scores, kind="stable")
+    if len(boxes) <= _NMS_MATRIX_MAX:
+        return order[_nms_sorted_matrix(boxes[order], threshold, mode)]
     x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
     areas = np.maximum(x2 - x1, 0.0) * np.maximum(y2 - y1, 0.0)
-    order = np.argsort(-scores, kind="stable")
     keep: list[int] = []
     while order.size:
         best, rest = order[0], order[1:]
         keep.append(int(best))
-        inter_w = np.maximum(np.minimum(x2[best], x2[rest]) - np.maximum(x1[best], x1[rest]), 0.0)
-        inter_h = np.maximum(np.minimum(y2[best], y2[rest]) - np.maximum(y1[best], y1[rest]), 0.0)
-        inter = inter_w * inter_h
-        if mode == "union":
-            denominator = areas[best] + areas[rest] - inter
-        else:
-            denominator = np.minimum(areas[best], areas[rest])
-        # A degenerate (zero-area) box overlaps nothing rather than dividing by zero.
-        overlap = np.divide(inter, denominator, out=np.zeros_like(inter), where=denominator > 0)
+        overlap = _overlap(boxes[best], areas[best], boxes[rest], areas[rest], mode)
         order = rest[overlap <= threshold]
     return np.asarray(keep, dtype=np.intp)
+
+
+def _nms_sorted_matrix(boxes: np.ndarray, threshold: float, mode: Literal["union", "min"]) -> np.ndarray:
+    """Greedy NMS of boxes already sorted best first, from their full pairwise overlap matrix.
+
+    The greedy loop then only reads matrix rows, instead of computing overlaps in numpy calls per
+    kept box: 5-8× faster for the few dozen candidates MTCNN stages see (an NMS call per pyramid
+    level and stage made up 4 % of a photo's time).
+    """
+    areas = np.maximum(boxes[:, 2] - boxes[:, 0], 0.0) * np.maximum(boxes[:, 3] - boxes[:, 1], 0.0)
+    overlap = _overlap(boxes[:, None, :], areas[:, None], boxes[None, :, :], areas[None, :], mode)
+    suppressed = np.zeros(len(boxes), dtype=bool)
+    keep: list[int] = []
+    for index, row in enumerate(overlap > threshold):
+        if not suppressed[index]:
+            keep.append(index)
+            suppressed |= row
+    return np.asarray(keep, dtype=np.intp)
+
+
+def _overlap(
+    a: np.ndarray, area_a: np.ndarray, b: np.ndarray, area_b: np.ndarray, mode: Literal["union", "min"]
+) -> np.ndarray:
+    """Overlap of boxes ``a`` and ``b`` (x1, y1, x2, y2 on the last axis; broadcast against each other)."""
+    inter_w = np.maximum(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0.0)
+    inter_h = np.maximum(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0.0)
+    inter = inter_w * inter_h
+    denominator = area_a + area_b - inter if mode == "union" else np.minimum(area_a, area_b)
+    # A degenerate (zero-area) box overlaps nothing rather than dividing by zero.
+    return np.divide(inter, denominator, out=np.zeros_like(inter), where=denominator > 0)
 
 
 def calibrate(boxes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -105,15 +137,14 @@ def square(boxes: np.ndarray) -> np.ndarray:
 
 
 def _to_input(pixels: np.ndarray) -> np.ndarray:
-    """(..., H, W, 3) BGR uint8 → (..., 3, H, W) float32 RGB normalised as the weights were trained.
+    """(N, H, W, 3) BGR uint8 → (N, 3, H, W) float32 RGB normalised as the weights were trained.
 
     The ``mtcnn`` package decodes images to RGB and scales them as (x - 127.5) / 128; the channel
-    swap is done here, on small arrays, instead of on the full photo.
+    swap is done here, on small arrays, instead of on the full photo. OpenCV's blobFromImages does
+    swap, scaling and transposition in one pass, a third of the time of the same steps in numpy
+    (and bit for bit the same result: 1/128 is exact).
     """
-    rgb = pixels[..., ::-1].astype(np.float32)
-    rgb -= 127.5
-    rgb *= 1.0 / 128.0
-    return np.ascontiguousarray(np.moveaxis(rgb, -1, -3))
+    return cv2.dnn.blobFromImages(pixels, _INPUT_SCALE, None, _INPUT_MEAN, swapRB=True)
 
 
 class _HalvingPyramid:
@@ -249,7 +280,7 @@ class FaceDetector:
         per_level: list[np.ndarray] = []
         for scale in pyramid_scales(height, width, self.config):
             image, scale_x, scale_y = pyramid.resized(scale)
-            regression, probability = self._pnet.run(None, {"input": _to_input(image)[None]})
+            regression, probability = self._pnet.run(None, {"input": _to_input(image[None])})
             ys, xs = np.nonzero(probability[0, 1] >= threshold)
             if len(ys) == 0:
                 continue

@@ -19,6 +19,9 @@ Decisions every caller can rely on:
 * 16-bit samples are scaled to 8 bits (x / 257, rounded), not truncated.
 * EXIF orientation (including PIL's XMP fallback) is applied to every format, so pixel
   coordinates and ``original_size`` refer to the upright photo.
+* On request (``min_side``), a JPEG far larger than needed is decoded at 1/2, 1/4 or 1/8 size by
+  libjpeg's scaled IDCT, which skips most of the decoding work; ``ImageRecord.scale`` then maps
+  its pixel coordinates back to the file's.
 """
 
 from __future__ import annotations
@@ -166,6 +169,9 @@ _UINT16_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N"})  # PIL's unsigned
 # Bytes that occur in text files; a header made only of them is text, not a binary image.
 _TEXT_BYTES = bytes(range(0x20, 0x100)) + b"\t\n\r\f"
 
+# Reduction factor → OpenCV's flag for a JPEG decoded at that fraction of its size, largest first.
+_REDUCED_COLOR = {8: cv2.IMREAD_REDUCED_COLOR_8, 4: cv2.IMREAD_REDUCED_COLOR_4, 2: cv2.IMREAD_REDUCED_COLOR_2}
+
 # EXIF orientation → the transform that makes the stored pixels upright (as PIL's exif_transpose).
 _UPRIGHT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
     2: lambda p: cv2.flip(p, 1),
@@ -178,11 +184,14 @@ _UPRIGHT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-def load_image(path: str | Path, max_pixels: int) -> ImageRecord:
+def load_image(path: str | Path, max_pixels: int, min_side: int | None = None) -> ImageRecord:
     """Decode one photo file into an upright BGR uint8 image.
 
     Images with more than ``max_pixels`` pixels are refused from their header, before decoding;
     PIL's own guard (2 × ``PIL.Image.MAX_IMAGE_PIXELS``) applies on top of it.
+    With ``min_side``, a JPEG whose shorter side is at least twice ``min_side`` is decoded at the
+    smallest of 1/2, 1/4, 1/8 size that keeps its shorter side at or above ``min_side``; the
+    record's ``scale`` is then that factor and ``original_size`` stays the file's (upright) size.
     Raises :class:`ImageReadError` with a readable reason for anything that is not a whole,
     supported image.
     """
@@ -192,11 +201,19 @@ def load_image(path: str | Path, max_pixels: int) -> ImageRecord:
         # Untrusted headers make PIL warn (pixel count above its own guard, broken EXIF, ...);
         # the refusal reasons say what matters, and on a report the warnings would only be noise.
         warnings.simplefilter("ignore")
-        pixels = _decode(data, max_pixels)
-    return ImageRecord(name, pixels, (pixels.shape[1], pixels.shape[0]))
+        pixels, original_size, factor = _decode(data, max_pixels, min_side)
+    return ImageRecord(name, pixels, original_size, float(factor))
 
 
-def _decode(data: bytes, max_pixels: int) -> np.ndarray:
+def reduction_factor(width: int, height: int, min_side: int | None) -> int:
+    """The largest of 8, 4, 2 (else 1) that keeps the shorter side at or above ``min_side`` pixels."""
+    if min_side is None or min_side <= 0:
+        return 1
+    return next((f for f in _REDUCED_COLOR if min(width, height) >= min_side * f), 1)
+
+
+def _decode(data: bytes, max_pixels: int, min_side: int | None = None) -> tuple[np.ndarray, tuple[int, int], int]:
+    """Upright BGR uint8 pixels, the upright file's (width, height), and the factor between them."""
     header = _open_header(data)
     image_format = header.format or "unknown"
     if image_format not in _SUPPORTED_FORMATS:
@@ -207,12 +224,22 @@ def _decode(data: bytes, max_pixels: int) -> np.ndarray:
             f"image too large: {width}×{height} = {width * height:,} pixels exceeds the limit of "
             f"{max_pixels:,} (refused before decoding)"
         )
+    # Only JPEG decodes at reduced size for less work (the scaled IDCT); other formats would be
+    # decoded whole and then resized, which saves nothing.
+    factor = reduction_factor(width, height, min_side) if image_format in ("JPEG", "MPO") else 1
     # TIFF goes through PIL because OpenCV's TIFF reader applies the orientation tag whatever the
     # flags, with no way to tell. Recent Pillow turns TIFFs upright while loading them too, but
     # then drops the tag: reading the orientation after decoding gives what is left to apply.
-    pixels = _decode_with_pil(header) if image_format == "TIFF" else _decode_with_opencv(data, image_format)
-    upright = _UPRIGHT.get(_orientation(header, data))
-    return pixels if upright is None else upright(pixels)
+    pixels = _decode_with_pil(header) if image_format == "TIFF" else _decode_with_opencv(data, image_format, factor)
+    orientation = _orientation(header, data)
+    upright = _UPRIGHT.get(orientation)
+    if upright is not None:
+        pixels = upright(pixels)
+    if factor == 1:
+        return pixels, (pixels.shape[1], pixels.shape[0]), 1
+    # Orientations 5-8 turn the photo a quarter; the header's size is the stored one. (Reduced
+    # sizes are rounded up by libjpeg, so only the header gives the file's size exactly.)
+    return pixels, ((height, width) if orientation >= 5 else (width, height)), factor
 
 
 def _read_file(path: str, max_bytes: int) -> bytes:
@@ -304,14 +331,16 @@ def _orientation(header: Image.Image, data: bytes) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-def _decode_with_opencv(data: bytes, image_format: str) -> np.ndarray:
+def _decode_with_opencv(data: bytes, image_format: str, factor: int = 1) -> np.ndarray:
     if image_format == "PNG" and not data.endswith(_PNG_END) and data.rfind(_PNG_END) == -1:
         # Checked before decoding: libpng would print its own error on stderr.
         raise ImageReadError("truncated file: the PNG data stops before its IEND chunk")
+    # IMREAD_UNCHANGED keeps 16-bit samples and alpha for _to_bgr8, and ignores the EXIF
+    # orientation (_decode applies it, as PIL reads it, for every format alike). The reduced modes
+    # give 8-bit BGR (all but rare 12-bit JPEGs hold) and need the orientation ignored explicitly.
+    flags = cv2.IMREAD_UNCHANGED if factor == 1 else _REDUCED_COLOR[factor] | cv2.IMREAD_IGNORE_ORIENTATION
     try:
-        # IMREAD_UNCHANGED keeps 16-bit samples and alpha for _to_bgr8, and ignores the EXIF
-        # orientation (_decode applies it, as PIL reads it, for every format alike).
-        decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        decoded = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     except cv2.error as error:
         raise ImageReadError(f"corrupt {image_format} data: {error.err}") from error
     if decoded is None:

@@ -37,9 +37,9 @@ class FaceAnalysis:
 
 
 # JPEGs at least twice this on their shorter side are decoded at 1/2, 1/4 or 1/8 size, keeping at
-# least this many pixels: with the smallest face searched for at 20 % of the shorter side
-# (DetectionConfig.min_face_ratio), that face keeps a 160-pixel box and its eyes ~65 pixels
-# apart, as many as the crops (eyes 56 px over 0.7 of that distance) can use.
+# least this many pixels: the smallest face searched for (DetectionConfig.min_face_ratio, 20 % of
+# the shorter side) then keeps a 160-pixel box with its eyes about 80 pixels apart, so the 56-pixel
+# eye crops (0.7 of that distance wide) still read the photo at least 1:1.
 DECODE_MIN_SIDE = 800
 
 

@@ -82,9 +82,7 @@ def test_rotated_face_gives_the_upright_crops(degrees: float) -> None:
     landmarks = _synthetic_landmarks((260, 250), (340, 250))
     # Rotate the photo (and its landmarks) about a point away from the eyes, so the eyes also move.
     matrix = cv2.getRotationMatrix2D((310.0, 330.0), degrees, 1.0)
-    rotated = cv2.warpAffine(
-        upright, matrix, (600, 600), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT
-    )
+    rotated = cv2.warpAffine(upright, matrix, (600, 600), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
     moved = Landmarks((landmarks.points @ matrix[:, :2].T + matrix[:, 2]).astype(np.float32))
 
     reference = cut_crops(upright, landmarks)

@@ -141,9 +141,7 @@ def test_export_is_reproducible_and_matches_manifest(tmp_path: Path) -> None:
     fresh = json.loads((tmp_path / "manifest.json").read_text())["files"]
     assert fresh["other.onnx"] == {"sha256": "0" * 64}, "export must keep the other models' entries"
     for path in written:
-        assert path.read_bytes() == (models_dir() / path.name).read_bytes(), (
-            f"{path.name} differs from a fresh export"
-        )
+        assert path.read_bytes() == (models_dir() / path.name).read_bytes(), f"{path.name} differs from a fresh export"
         assert committed[path.name]["sha256"] == sha256_of(path) == fresh[path.name]["sha256"]
         assert committed[path.name]["licence"] == LICENCE
 

@@ -193,9 +193,7 @@ BAD_INPUTS = [
 
 
 @pytest.mark.parametrize(("make", "reason"), BAD_INPUTS)
-def test_bad_input_is_refused_with_a_reason(
-    tmp_path: Path, make: Callable[[Path], Path], reason: str
-) -> None:
+def test_bad_input_is_refused_with_a_reason(tmp_path: Path, make: Callable[[Path], Path], reason: str) -> None:
     path = make(tmp_path)
     with warnings.catch_warnings():
         # PIL's bomb and corrupt-EXIF warnings are load_image's to silence, not ours.

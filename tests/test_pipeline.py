@@ -94,6 +94,4 @@ def test_same_results_with_one_and_two_workers(example_photos: list[Path]) -> No
     assert [r.path for r in one] == paths == [r.path for r in two]
     for a, b in zip(one, two, strict=True):
         assert a.status == b.status and a.face_count == b.face_count
-        assert [(c.name, c.verdict, c.value) for c in a.checks] == [
-            (c.name, c.verdict, c.value) for c in b.checks
-        ]
+        assert [(c.name, c.verdict, c.value) for c in a.checks] == [(c.name, c.verdict, c.value) for c in b.checks]
