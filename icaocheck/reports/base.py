@@ -47,6 +47,7 @@ class ReportWriter:
         self._rewritable = rewritable
         self._config = config or Config()
         self.units = previous.images if previous is not None else 0
+        self.previous_non_compliant = previous.non_compliant if previous is not None else 0
 
     # -- the format ------------------------------------------------------------------------------
 

@@ -14,10 +14,8 @@ import html
 import os
 from datetime import datetime, timezone
 from html.parser import HTMLParser
-from typing import BinaryIO
 
 from icaocheck.checks import CHECK_NAMES
-from icaocheck.config import Config
 from icaocheck.reports.base import ReportWriter
 from icaocheck.reports.thumbnails import THUMBNAIL_SIDE, gallery_images
 from icaocheck.summary import Outcome, ScanSummary
@@ -99,17 +97,9 @@ class HtmlWriter(ReportWriter):
     extensions = (".html", ".htm")
     footer_start = b"</main>"
 
-    def __init__(
-        self,
-        stream: BinaryIO,
-        previous: ScanSummary | None = None,
-        rewritable: bool = False,
-        config: Config | None = None,
-    ) -> None:
-        super().__init__(stream, previous, rewritable, config)
-        # The first failed photos of the whole report get pictures, those of earlier runs included.
-        earlier = previous.non_compliant if previous is not None else 0
-        self._thumbnails_left = max(0, MAX_THUMBNAILS - earlier)
+    # Failed photos given pictures so far in this run; the first MAX_THUMBNAILS failed photos of the
+    # whole report get them, those of earlier (resumed) runs included.
+    _thumbnails_written = 0
 
     @classmethod
     def header(cls) -> str:
@@ -145,9 +135,9 @@ class HtmlWriter(ReportWriter):
         return f"<article {attributes}>{pictures}{title}<ul class=checks>{''.join(lines)}</ul></article>\n"
 
     def _pictures(self, result: ImageResult) -> str:
-        if self._thumbnails_left <= 0:
+        if self.previous_non_compliant + self._thumbnails_written >= MAX_THUMBNAILS:
             return f'<p class="note">no picture: only the first {MAX_THUMBNAILS} failed photos get one</p>'
-        self._thumbnails_left -= 1
+        self._thumbnails_written += 1
         try:
             images = gallery_images(result, self._config)
         except Exception as error:  # a picture that cannot be drawn must not cost the report
