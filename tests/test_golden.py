@@ -57,12 +57,20 @@ def test_golden_no_face(pipeline: Pipeline, photo: str) -> None:
     assert pipeline.audit(EXAMPLES / photo).status is ImageStatus.NO_FACE
 
 
-@pytest.mark.parametrize("kind", ["medical_mask", "scarf", "hand"])
-def test_a_drawn_cover_fails_the_face_covered_check(pipeline: Pipeline, kind: str) -> None:
+@pytest.mark.parametrize("kind", ["medical_mask", "cloth_mask", "scarf", "hand"])
+def test_drawn_covers_fail_the_photo(pipeline: Pipeline, kind: str) -> None:
     portrait = cv2.imread(str(EXAMPLES / "portrait_600x800.jpg"))
     before = pipeline.audit(portrait)
-    covered, _ = draw_cover(portrait, before.landmarks, kind, np.random.default_rng(7))
-    after = pipeline.audit(covered)
     assert before.check("face_covered").verdict is PASS
-    assert after.status is ImageStatus.OK
-    assert after.check("face_covered").verdict is FAIL, after.check("face_covered")
+    assessed = 0
+    for seed in range(4):
+        covered, _ = draw_cover(portrait, before.landmarks, kind, np.random.default_rng(seed))
+        after = pipeline.audit(covered)
+        # MTCNN misses some covered faces; such a photo fails face_found, so it is still flagged.
+        assert after.compliant is False, (seed, after.reason)
+        check = after.check("face_covered")
+        if check is not None and check.verdict is not Verdict.NOT_ASSESSED:
+            assessed += 1
+            assert check.verdict is FAIL, (seed, check)
+    # Most covered portraits keep a detectable face: the cover model itself must be what fails them.
+    assert assessed >= 2
