@@ -6,7 +6,7 @@ on a one-photo folder gives that start-up cost; subtracting it gives the steady 
 long batch converges to. The peak memory is the largest resident size of the scan process or any
 of its workers (from wait4's rusage).
 
-    python benchmarks/scaling.py                       # the examples, hard-linked to 320 photos
+    python benchmarks/scaling.py                       # the examples, hard-linked to 2,000 photos
     python benchmarks/scaling.py PHOTOS/ --workers 1 2 4 --repeat 3 --json scaling.json
 
 Run it on an otherwise idle machine: every core is used.
@@ -90,7 +90,7 @@ def measure(folder: Path, one_photo: Path, workers: list[int], repeat: int) -> d
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, nargs="?", help="photos to scan (default: the examples, hard-linked)")
-    parser.add_argument("--count", type=int, default=320, help="photos made from the examples (no folder given)")
+    parser.add_argument("--count", type=int, default=2000, help="photos made from the examples (no folder given)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeat", type=int, default=3, help="runs per setting; medians are reported")
     parser.add_argument("--json", type=Path, help="also write the result here")
