@@ -54,7 +54,9 @@ def main() -> int:
             (folder / f"{index:05d}_{source.name}").symlink_to(source)
         report = Path(scratch) / "report.csv"
         started = time.perf_counter()
-        command = ["icaocheck", "scan", str(folder), "--workers", str(args.workers), "-o", str(report)]
+        # The scratch folder holds symlinks to the data, outside it: follow them on purpose.
+        command = ["icaocheck", "scan", str(folder), "--follow-symlinks", "--workers", str(args.workers)]
+        command += ["-o", str(report)]
         done = subprocess.run(command, capture_output=True, text=True)
         elapsed = time.perf_counter() - started
         rows = list(csv.DictReader(report.open()))
