@@ -66,7 +66,9 @@ class BenchReport:
     decode_min_side: int | None
     model_loading_ms: float
     first_result_ms: float  # model loading plus the first photo's audit, cold
-    cold_start_ms: float  # a fresh Python process: imports, model loading, first photo's audit
+    # A fresh Python process: imports, model loading, first photo's audit; None when no process
+    # could be started (e.g. an emulated interpreter that cannot exec itself).
+    cold_start_ms: float | None
     stages: dict[str, StageTiming]
     bare_decode: StageTiming  # the JPEG decode floor, over the same runs as ``stages``
     pipeline_to_decode_ratio: float  # median total / median floor, over all photos
@@ -181,11 +183,14 @@ Pipeline(models=models, threads=int(sys.argv[2]), decode_min_side=min_side).audi
 """
 
 
-def cold_start_ms(image: Path, threads: int, decode_min_side: int | None, models: Path | None) -> float:
-    """Milliseconds from starting a Python process to its first result on ``image``."""
+def cold_start_ms(image: Path, threads: int, decode_min_side: int | None, models: Path | None) -> float | None:
+    """Milliseconds from starting a Python process to its first result on ``image``; None if it cannot run."""
     arguments = [str(image), str(threads), str(decode_min_side or 0), str(models or "")]
     clock = time.perf_counter()
-    subprocess.run([sys.executable, "-c", _COLD_START, *arguments], check=True, stdout=subprocess.DEVNULL)
+    try:
+        subprocess.run([sys.executable, "-c", _COLD_START, *arguments], check=True, stdout=subprocess.DEVNULL)
+    except (OSError, subprocess.CalledProcessError):
+        return None
     return (time.perf_counter() - clock) * 1000.0
 
 

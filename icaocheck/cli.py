@@ -456,7 +456,8 @@ def bench(
     facts.add_row("pipeline / JPEG decode (medians)", f"{report.pipeline_to_decode_ratio:.1f}×")
     facts.add_row("model loading", f"{report.model_loading_ms:.0f} ms")
     facts.add_row("model loading + first result", f"{report.first_result_ms:.0f} ms")
-    facts.add_row("new process to first result", f"{report.cold_start_ms:.0f} ms")
+    cold = "not measured: no new process could be started" if report.cold_start_ms is None else None
+    facts.add_row("new process to first result", cold or f"{report.cold_start_ms:.0f} ms")
     facts.add_row("peak memory", f"{report.peak_memory_mb:.0f} MB")
     missing = [name for name, loaded in report.classifiers.items() if not loaded]
     facts.add_row("classifiers missing", ", ".join(missing) or "none")
