@@ -14,7 +14,6 @@ from typing import TypeVar
 
 from joblib import Parallel, delayed
 
-from icaocheck.checks.settings import apply_settings
 from icaocheck.config import Config
 from icaocheck.inputs import Refusal, ScanItem
 from icaocheck.model_files import models_dir
@@ -76,10 +75,9 @@ def _audit_item(pipeline: Pipeline, item: ScanItem) -> ImageResult:
     if isinstance(item, Refusal):
         return ImageResult(item.path, ImageStatus.ERROR, item.reason)
     try:
-        result = pipeline.audit(item)
+        return pipeline.audit(item)
     except Exception as error:  # a bug must cost one row, not the whole batch
         return ImageResult(item, ImageStatus.ERROR, f"internal error: {type(error).__name__}: {error}")
-    return apply_settings(result, pipeline.config)
 
 
 def audit_many(
@@ -89,7 +87,7 @@ def audit_many(
 
     ``workers`` > 1 runs that many processes; the results are the same as with one. A
     :class:`~icaocheck.inputs.Refusal` among the paths becomes its error row without being opened.
-    The profile's choices in ``config`` (checks left out, attribute thresholds) are applied to
-    every result.
+    The profile's choices in ``config`` (checks left out, attribute thresholds) are applied by
+    each worker's :class:`~icaocheck.pipeline.Pipeline`.
     """
     return map_with_pipeline(_audit_item, paths, workers, config, models)

@@ -56,11 +56,16 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-@cache
 def _manifest(directory: Path) -> dict[str, dict]:
     manifest = directory / "manifest.json"
     if not manifest.is_file():
         return {}
+    # Keyed on the file's modification time: a worker that reloads retrained models must see their new hashes.
+    return _read_manifest(manifest, manifest.stat().st_mtime_ns)
+
+
+@cache
+def _read_manifest(manifest: Path, modified_ns: int) -> dict[str, dict]:
     return json.loads(manifest.read_text())["files"]
 
 

@@ -23,7 +23,7 @@ from icaocheck.crops import cut_crops
 from icaocheck.detect import FaceDetector
 from icaocheck.io import ImageReadError, image_from_array, load_image
 from icaocheck.landmarks import LandmarkPredictor
-from icaocheck.types import Crops, Face, ImageRecord, ImageResult, ImageStatus, Landmarks, Verdict
+from icaocheck.types import CheckResult, Crops, Face, ImageRecord, ImageResult, ImageStatus, Landmarks, Verdict
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,13 @@ class Pipeline:
         cv2.setNumThreads(threads)
         self.detector = FaceDetector(self.config.detection, threads=threads)
         self.landmarks = LandmarkPredictor()
+        # A profile's choices: checks left out are never run (their models not even loaded), and
+        # attribute checks are judged against the profile's threshold where it sets one.
+        self.disabled_checks = self.config.disabled_checks
+        self.thresholds = dict(self.config.attribute_thresholds)
+        self.attribute_checks = [check for check in ATTRIBUTE_CHECKS if check.name not in self.disabled_checks]
         self.models: dict[str, AttributeModel | None] = {
-            check.model: load_attribute_model(check.model, models, threads=threads) for check in ATTRIBUTE_CHECKS
+            check.model: load_attribute_model(check.model, models, threads=threads) for check in self.attribute_checks
         }
 
     def analyse(
@@ -125,19 +130,19 @@ class Pipeline:
                 "no face was detected",
                 width,
                 height,
-                checks=(face_found(0),),
+                checks=self._enabled([face_found(0)]),
                 timings_ms=timings,
             )
         face = analysis.faces[analysis.assessed]
         evidence = FaceEvidence(face, len(analysis.faces), analysis.landmarks, analysis.crops)
         checks = geometry_checks(evidence, self.config.geometry)
         upright = next(c for c in checks if c.name == "face_upright").verdict is Verdict.PASS
-        for check in ATTRIBUTE_CHECKS:
+        for check in self.attribute_checks:
             if not upright:
                 checks.append(not_assessed(check, "landmarks unreliable on a rotated face"))
                 continue
             clock = time.perf_counter()
-            checks.append(assess(check, self.models[check.model], evidence))
+            checks.append(assess(check, self.models[check.model], evidence, self.thresholds.get(check.name)))
             timings[f"classify_{check.model}"] = _ms_since(clock)
         timings["total"] = _ms_since(started)
         return ImageResult(
@@ -149,9 +154,13 @@ class Pipeline:
             face_count=len(analysis.faces),
             face=face,
             landmarks=analysis.landmarks,
-            checks=tuple(checks),
+            checks=self._enabled(checks),
             timings_ms=timings,
         )
+
+    def _enabled(self, checks: list[CheckResult]) -> tuple[CheckResult, ...]:
+        """``checks`` without those the profile leaves out (they neither pass nor fail a photo)."""
+        return tuple(check for check in checks if check.name not in self.disabled_checks)
 
 
 def _largest_holding(faces: list[Face], point: tuple[float, float]) -> int:

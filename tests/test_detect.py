@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import cv2
@@ -14,7 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from icaocheck.config import DetectionConfig
 from icaocheck.detect import FaceDetector, nms, pyramid_scales, square
-from icaocheck.model_files import model_path, models_dir, onnx_session, sha256_of
+from icaocheck.model_files import ModelFileError, model_path, models_dir, onnx_session, sha256_of
 from icaocheck.tools.export_mtcnn import LICENCE, NETS, export_mtcnn, load_weights, weights_path
 from icaocheck.types import Face
 
@@ -287,3 +288,18 @@ def test_face_filling_the_frame_is_found_by_the_padded_retry() -> None:
     assert face.box.x < 0 and face.box.y < 0
     assert face.box.x2 > tight.shape[1] and face.box.y2 > tight.shape[0]
     assert 0 < face.keypoints[0][0] < face.keypoints[1][0] < tight.shape[1]
+
+
+def test_a_rewritten_manifest_is_read_again(tmp_path: Path) -> None:
+    # Training replaces a model and its manifest entry; a worker reloading models must not check
+    # the new file against the old hash.
+    model = tmp_path / "eyes.onnx"
+    manifest = tmp_path / "manifest.json"
+    for generation, content in enumerate((b"first model", b"second model, retrained")):
+        model.write_bytes(content)
+        manifest.write_text(json.dumps({"files": {"eyes.onnx": {"sha256": sha256_of(model)}}}))
+        os.utime(manifest, ns=(generation * 10**9, generation * 10**9))  # distinct times, also on coarse clocks
+        assert model_path("eyes.onnx", tmp_path) == model
+    model.write_bytes(b"tampered")
+    with pytest.raises(ModelFileError, match="sha256"):
+        model_path("eyes.onnx", tmp_path)

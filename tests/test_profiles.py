@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from icaocheck.checks.settings import apply_settings
 from icaocheck.cli import EXIT_USAGE, app
 from icaocheck.config import Config
+from icaocheck.pipeline import Pipeline
 from icaocheck.profiles import ProfileError, builtin_profiles, resolve
 from icaocheck.types import Verdict
 
-from .test_reports import make_result
+from .conftest import EXAMPLES
 
 runner = CliRunner()
 
@@ -133,23 +133,23 @@ def test_bad_overrides_and_conflicts(tmp_path: Path, models: Path) -> None:
         resolve("lenient", _profile(tmp_path, 'extends = "icao-strict"\n'), (), models)
 
 
-def test_settings_leave_out_disabled_checks_and_rejudge_scores() -> None:
-    result = make_result("/p.jpg", "eyes_closed")  # eyes_closed 0.9 ≥ 0.5: fails
-    lenient = Config(attribute_thresholds=(("eyes_closed", 0.95), ("mouth_open", 0.1)))
-    judged = apply_settings(result, lenient)
-    eyes = judged.check("eyes_closed")
-    assert eyes is not None and eyes.verdict is Verdict.PASS and eyes.threshold == 0.95
-    assert eyes.details == result.check("eyes_closed").details  # type: ignore[union-attr]
-    mouth = judged.check("mouth_open")
-    assert mouth is not None and mouth.verdict is Verdict.NOT_ASSESSED  # no score to re-judge
-    assert judged.compliant is True
-    strict = apply_settings(make_result("/p.jpg", "compliant"), Config(attribute_thresholds=(("eyes_closed", 0.08),)))
-    eyes = strict.check("eyes_closed")
-    assert eyes is not None and eyes.verdict is Verdict.FAIL
-    assert eyes.reason == "eyes closed: score 0.10 ≥ threshold 0.08 (right eye)"
-    without = apply_settings(result, Config(disabled_checks=frozenset({"eyes_closed", "head_roll"})))
-    assert without.check("eyes_closed") is None and without.check("head_roll") is None
-    assert apply_settings(result, Config()) is result
+def test_pipeline_leaves_out_disabled_checks_and_judges_with_the_profiles_threshold() -> None:
+    portrait = EXAMPLES / "portrait_600x800.jpg"
+    default = Pipeline().audit(portrait)
+    covered = default.check("face_covered")
+    assert covered is not None and covered.verdict is Verdict.PASS and covered.value is not None
+    config = Config(
+        disabled_checks=frozenset({"eyes_closed", "head_roll"}),
+        attribute_thresholds=(("face_covered", covered.value / 2),),
+    )
+    pipeline = Pipeline(config)
+    assert "eyes" not in pipeline.models  # a check left out does not even load its model
+    result = pipeline.audit(portrait)
+    assert result.check("eyes_closed") is None and result.check("head_roll") is None
+    strict = result.check("face_covered")
+    assert strict is not None and strict.verdict is Verdict.FAIL
+    assert strict.value == covered.value and strict.threshold == covered.value / 2
+    assert result.check("mouth_open") == default.check("mouth_open")
 
 
 def test_config_show_names_every_source() -> None:

@@ -30,8 +30,10 @@ def not_assessed(check: AttributeCheck, reason: str) -> CheckResult:
     return CheckResult(check.name, Verdict.NOT_ASSESSED, reason=f"not assessed: {reason}")
 
 
-def assess(check: AttributeCheck, model: AttributeModel | None, evidence: FaceEvidence) -> CheckResult:
-    """Score the evidence with ``model`` and compare with the threshold of its card.
+def assess(
+    check: AttributeCheck, model: AttributeModel | None, evidence: FaceEvidence, threshold: float | None = None
+) -> CheckResult:
+    """Score the evidence with ``model`` and compare with ``threshold`` (default: its card's).
 
     Eyes are scored one at a time and the higher score counts (one closed eye fails the photo);
     the per-eye scores go into ``details`` so a report can say which eye failed. A card with a
@@ -40,7 +42,7 @@ def assess(check: AttributeCheck, model: AttributeModel | None, evidence: FaceEv
     if model is None:
         return not_assessed(check, f"model missing ({check.model}.onnx)")
     crops = evidence.crops
-    threshold = model.card.threshold
+    threshold = model.card.threshold if threshold is None else threshold
     details: dict[str, float] = {}
     if model.card.crop_kind == "eye":
         right, left = model.scores([crops.right_eye, crops.left_eye])
@@ -58,7 +60,7 @@ def assess(check: AttributeCheck, model: AttributeModel | None, evidence: FaceEv
 
 
 def judge(check: AttributeCheck, score: float, threshold: float, details: dict[str, float]) -> CheckResult:
-    """The verdict on ``score`` against ``threshold``; also used to re-judge a result under a profile's threshold."""
+    """The verdict on ``score`` against ``threshold``."""
     if score < threshold:
         return CheckResult(check.name, Verdict.PASS, score, threshold, "score", "", details)
     reason = f"{check.failure}: score {score:.2f} ≥ threshold {threshold:.2f}"
