@@ -17,7 +17,6 @@ from icaocheck.fusion import Fusion
 from icaocheck.model_files import model_path, models_dir, onnx_session
 
 # The attribute models icaocheck knows, by model file stem.
-ATTRIBUTE_MODELS = ("eyes", "mouth", "veil")
 
 
 class ModelCardError(ValueError):

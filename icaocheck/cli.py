@@ -81,6 +81,8 @@ config_app = typer.Typer(help="Profiles: the effective configuration and the bui
 app.add_typer(config_app, name="config")
 # Progress, tables and messages go to stderr so that a report written to stdout stays clean.
 console = Console(stderr=True)
+# Photo lines, tables and summaries meant for stdout.
+stdout_console = Console()
 
 # Options shared by `scan` and `config show`, so both resolve a profile alike.
 ProfileOption = Annotated[
@@ -267,7 +269,7 @@ def _print_line(result: ImageResult) -> None:
         line += f" — {_shown(reason)}"
     if skipped and result.compliant:
         line += f" [dim]({'; '.join(skipped)})[/]"
-    Console().print(line, highlight=False, soft_wrap=True, markup=True)
+    stdout_console.print(line, highlight=False, soft_wrap=True, markup=True)
 
 
 def _print_summary(summary: ScanSummary, elapsed: float, output: Path | None, profile: str) -> None:
@@ -322,7 +324,7 @@ def config_profiles() -> None:
     from icaocheck.profiles import builtin_profiles
 
     for name, description in builtin_profiles().items():
-        Console().print(f"[bold]{name}[/]: {description}", highlight=False)
+        stdout_console.print(f"[bold]{name}[/]: {description}", highlight=False)
 
 
 @app.command()
@@ -404,7 +406,6 @@ def bench(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
 ) -> None:
     """Time every pipeline stage on this machine: medians, p95, photos per second, JPEG decode floor."""
-    import json
 
     from icaocheck.bench import run_bench
     from icaocheck.io import find_images
@@ -427,7 +428,6 @@ def bench(
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
         return
-    out = Console()
     table = Table(title=f"icaocheck bench: {report.images} photos × {report.repeat} runs, {threads} thread(s)")
     table.add_column("stage")
     table.add_column("median ms", justify="right")
@@ -436,7 +436,7 @@ def bench(
         table.add_row(stage, f"{timing.median_ms:.2f}", f"{timing.p95_ms:.2f}")
     floor = report.bare_decode
     table.add_row("JPEG decode alone (floor)", f"{floor.median_ms:.2f}", f"{floor.p95_ms:.2f}")
-    out.print(table)
+    stdout_console.print(table)
     if report.images > 1:
         photos = Table(title="per photo (medians)")
         for column in ("photo", "size", "decoded at", "total ms", "JPEG decode ms", "ratio"):
@@ -450,7 +450,7 @@ def bench(
                 f"{photo.jpeg_decode_median_ms:.2f}",
                 f"{photo.pipeline_to_decode_ratio:.1f}×",
             )
-        out.print(photos)
+        stdout_console.print(photos)
     facts = Table(show_header=False)
     facts.add_row("photos per second (1 process)", f"{report.photos_per_second:.1f}")
     facts.add_row("pipeline / JPEG decode (medians)", f"{report.pipeline_to_decode_ratio:.1f}×")
@@ -463,7 +463,7 @@ def bench(
     facts.add_row("classifiers missing", ", ".join(missing) or "none")
     for key, value in report.machine.items():
         facts.add_row(key, value)
-    out.print(facts)
+    stdout_console.print(facts)
 
 
 @app.command()
@@ -577,7 +577,7 @@ def evaluate(
     evaluation = summarise(attribute, scored, model.card.threshold)
     for path in write_outputs(scored, evaluation, out_dir, plots=plots):
         console.print(f"wrote {path}")
-    Console().print(markdown_summary(evaluation))
+    stdout_console.print(markdown_summary(evaluation))
 
 
 @app.command("export-mtcnn")

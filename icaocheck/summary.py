@@ -8,7 +8,6 @@ so the counts (and the exit code) cover the whole report, not only the photos of
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,10 +90,6 @@ class ScanSummary:
             self.failing += outcome.compliant is False
         else:
             self.failing += bool(self.fail_on.intersection(outcome.failed))
-
-    def add_all(self, outcomes: Iterable[Outcome], resumed: bool = False) -> None:
-        for outcome in outcomes:
-            self.add(outcome, resumed)
 
     @property
     def errors(self) -> int:

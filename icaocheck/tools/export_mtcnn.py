@@ -17,7 +17,6 @@ Usage: ``python -m icaocheck.tools.export_mtcnn [OUT_DIR]`` (default: the models
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.metadata
 import importlib.util
 import io
@@ -341,7 +340,7 @@ def export_mtcnn(out_dir: Path) -> list[Path]:
         path = out_dir / onnx_file_name(net)
         path.write_bytes(model.SerializeToString())
         written.append(path)
-        source_digest = hashlib.sha256(source.read_bytes()).hexdigest()
+        source_digest = sha256_of(source)
         entries[path.name] = {
             "sha256": sha256_of(path),
             "licence": LICENCE,

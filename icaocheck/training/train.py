@@ -19,7 +19,6 @@ Choices, and why:
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import shlex
 import sys
@@ -34,6 +33,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from icaocheck.model_files import sha256_of
 from icaocheck.training import metrics
 from icaocheck.training.augment import AugmentConfig, augment_batch
 from icaocheck.training.data import (
@@ -167,7 +167,7 @@ def mixed_source_summary(scores: np.ndarray, crops: CropSet, mixed_sources: set[
 
 def _file_sha256(path: Path) -> str | None:
     target = path / MANIFEST_NAME if path.is_dir() else path
-    return hashlib.sha256(target.read_bytes()).hexdigest() if target.is_file() else None
+    return sha256_of(target) if target.is_file() else None
 
 
 @dataclass(frozen=True)
