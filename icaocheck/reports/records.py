@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from icaocheck.checks import CHECK_NAMES
-from icaocheck.types import ImageResult
+from icaocheck.types import ImageResult, Verdict
 
 # Per-check columns, in this order after the fixed ones, for every name in CHECK_NAMES.
 CHECK_FIELDS = ("verdict", "value", "threshold", "reason")
@@ -36,6 +36,11 @@ def csv_columns() -> list[str]:
     return columns
 
 
+def failure_reason(result: ImageResult) -> str:
+    """Why the photo is not compliant: its read error, or the failed checks' reasons joined by "; "."""
+    return result.reason or "; ".join(c.reason for c in result.checks if c.verdict is Verdict.FAIL)
+
+
 def rounded(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(float(value), digits)
 
@@ -45,7 +50,7 @@ def flat_row(result: ImageResult) -> dict[str, Any]:
     row: dict[str, Any] = {
         "path": result.path,
         "status": result.status.value,
-        "reason": result.reason or "; ".join(c.reason for c in result.checks if c.verdict.value == "fail"),
+        "reason": failure_reason(result),
         "compliant": "" if result.compliant is None else str(result.compliant).lower(),
         "width": result.width,
         "height": result.height,

@@ -13,9 +13,12 @@ import math
 
 from icaocheck.checks import CHECK_NAMES
 from icaocheck.reports.base import ReportWriter
-from icaocheck.reports.records import csv_columns, flat_row
+from icaocheck.reports.records import csv_columns, failure_reason, flat_row
 from icaocheck.summary import Outcome
 from icaocheck.types import ImageResult, ImageStatus
+
+# Fixed for a run (the checks are known at import): built once, not per photo.
+_CSV_COLUMNS = tuple(csv_columns())
 
 
 def _record(fields: list[object], delimiter: str, line_end: str) -> str:
@@ -47,19 +50,18 @@ class CsvWriter(_CsvUnits):
     @classmethod
     def header(cls) -> str:
         # CRLF, as the csv module writes by default (and as earlier reports were written).
-        return _record(list(csv_columns()), ",", "\r\n")
+        return _record(list(_CSV_COLUMNS), ",", "\r\n")
 
     def unit(self, result: ImageResult) -> str:
         row = flat_row(result)
-        return _record([row.get(column) for column in csv_columns()], ",", "\r\n")
+        return _record([row.get(column) for column in _CSV_COLUMNS], ",", "\r\n")
 
     @classmethod
     def read_unit(cls, text: str) -> Outcome | None:
         fields = _fields(text, ",")
-        columns = csv_columns()
-        if fields is None or len(fields) != len(columns):
+        if fields is None or len(fields) != len(_CSV_COLUMNS):
             return None
-        row = dict(zip(columns, fields, strict=True))
+        row = dict(zip(_CSV_COLUMNS, fields, strict=True))
         if row["status"] not in {status.value for status in ImageStatus}:
             return None
         verdicts = {name: row[f"{name}_verdict"] for name in CHECK_NAMES}
@@ -120,11 +122,10 @@ class OfiqWriter(_CsvUnits):
     def unit(self, result: ImageResult) -> str:
         values = [_ofiq_values(result, check) for _, check in OFIQ_MEASURES]
         failed = " ".join(c.name for c in result.checks if c.verdict.value == "fail")
-        reason = result.reason or "; ".join(c.reason for c in result.checks if c.verdict.value == "fail")
         fields: list[object] = [result.path]
         fields += [_ofiq_number(raw) for raw, _ in values]
         fields += [_ofiq_number(scalar) for _, scalar in values]
-        fields += [result.status.value, failed, reason]
+        fields += [result.status.value, failed, failure_reason(result)]
         return _record(fields, ";", "\n")
 
     @classmethod
