@@ -27,6 +27,7 @@ import numpy as np
 from icaocheck.config import Config
 from icaocheck.io import ImageReadError, load_image
 from icaocheck.pipeline import DECODE_MIN_SIDE, Pipeline
+from icaocheck.timing import ms_since
 
 # Stages in pipeline order; classifiers ("classify_<model>") follow, then "total", the whole audit
 # of one photo, decode included.
@@ -169,7 +170,7 @@ def _floor_jpeg(data: bytes, pixels: np.ndarray) -> np.ndarray:
 def _decode_ms(jpeg: np.ndarray) -> float:
     clock = time.perf_counter()
     cv2.imdecode(jpeg, _FLOOR_FLAGS)
-    return (time.perf_counter() - clock) * 1000.0
+    return ms_since(clock)
 
 
 # What a fresh process does before its first result, as `icaocheck scan` or a worker does it.
@@ -191,7 +192,7 @@ def cold_start_ms(image: Path, threads: int, decode_min_side: int | None, models
         subprocess.run([sys.executable, "-c", _COLD_START, *arguments], check=True, stdout=subprocess.DEVNULL)
     except (OSError, subprocess.CalledProcessError):
         return None
-    return (time.perf_counter() - clock) * 1000.0
+    return ms_since(clock)
 
 
 def _stage_order(stages: set[str]) -> list[str]:
@@ -215,7 +216,7 @@ def run_bench(
     """
     clock = time.perf_counter()
     pipeline = Pipeline(config, models, threads=threads, decode_min_side=decode_min_side)
-    loading_ms = (time.perf_counter() - clock) * 1000.0
+    loading_ms = ms_since(clock)
 
     readable: list[tuple[Path, np.ndarray, float, tuple[int, int]]] = []
     skipped: dict[str, str] = {}

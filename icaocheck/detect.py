@@ -21,6 +21,7 @@ import numpy as np
 
 from icaocheck.config import DetectionConfig
 from icaocheck.model_files import model_path, onnx_session
+from icaocheck.timing import ms_since
 from icaocheck.types import Box, Face
 
 PNET_FILE = "mtcnn_pnet.onnx"
@@ -260,17 +261,17 @@ class FaceDetector:
         pyramid = _HalvingPyramid(bgr)
         clock = time.perf_counter()
         boxes = self._proposals(pyramid)
-        stage_ms["pnet"] += _ms_since(clock)
+        stage_ms["pnet"] += ms_since(clock)
         if len(boxes) == 0:
             return []
         clock = time.perf_counter()
         boxes = self._refine(pyramid, boxes)
-        stage_ms["rnet"] += _ms_since(clock)
+        stage_ms["rnet"] += ms_since(clock)
         if len(boxes) == 0:
             return []
         clock = time.perf_counter()
         faces = self._output(pyramid, boxes)
-        stage_ms["onet"] += _ms_since(clock)
+        stage_ms["onet"] += ms_since(clock)
         return faces
 
     def _proposals(self, pyramid: _HalvingPyramid) -> np.ndarray:
@@ -357,7 +358,3 @@ def _shifted(face: Face, dx: float, dy: float) -> Face:
     box = face.box
     keypoints = face.keypoints + np.array([dx, dy], dtype=face.keypoints.dtype)
     return Face(Box(box.x + dx, box.y + dy, box.w, box.h), face.confidence, keypoints)
-
-
-def _ms_since(start: float) -> float:
-    return (time.perf_counter() - start) * 1000.0

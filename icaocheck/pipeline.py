@@ -23,6 +23,7 @@ from icaocheck.crops import cut_crops
 from icaocheck.detect import FaceDetector
 from icaocheck.io import ImageReadError, image_from_array, load_image
 from icaocheck.landmarks import LandmarkPredictor
+from icaocheck.timing import ms_since
 from icaocheck.types import CheckResult, Crops, Face, ImageRecord, ImageResult, ImageStatus, Landmarks, Verdict
 
 
@@ -88,17 +89,17 @@ class Pipeline:
         scale = record.scale
         clock = time.perf_counter()
         faces = self.detector.detect(record.pixels, timings)
-        timings["detect"] = _ms_since(clock)
+        timings["detect"] = ms_since(clock)
         if not faces:
             return FaceAnalysis(faces, 0, None, None)
         assessed = 0 if near is None else _largest_holding(faces, (near[0] / scale, near[1] / scale))
         clock = time.perf_counter()
         gray = cv2.cvtColor(record.pixels, cv2.COLOR_BGR2GRAY)
         landmarks = self.landmarks.predict(gray, faces[assessed])
-        timings["landmarks"] = _ms_since(clock)
+        timings["landmarks"] = ms_since(clock)
         clock = time.perf_counter()
         crops = cut_crops(gray, landmarks, self.config.crops)
-        timings["crops"] = _ms_since(clock)
+        timings["crops"] = ms_since(clock)
         if scale != 1.0:
             faces = [_scaled_face(face, scale) for face in faces]
             # Landmarks sit on pixel centres (OpenCV's and dlib's convention): the centre of
@@ -117,13 +118,13 @@ class Pipeline:
             else:
                 record = load_image(source, self.config.max_image_pixels, self.decode_min_side)
         except ImageReadError as error:
-            timings["total"] = _ms_since(started)
+            timings["total"] = ms_since(started)
             return ImageResult(name, ImageStatus.ERROR, error.reason, timings_ms=timings)
-        timings["decode"] = _ms_since(clock)
+        timings["decode"] = ms_since(clock)
         width, height = record.original_size
         analysis = self.analyse(record, timings)
         if analysis.landmarks is None or analysis.crops is None:
-            timings["total"] = _ms_since(started)
+            timings["total"] = ms_since(started)
             return ImageResult(
                 name,
                 ImageStatus.NO_FACE,
@@ -143,8 +144,8 @@ class Pipeline:
                 continue
             clock = time.perf_counter()
             checks.append(assess(check, self.models[check.model], evidence, self.thresholds.get(check.name)))
-            timings[f"classify_{check.model}"] = _ms_since(clock)
-        timings["total"] = _ms_since(started)
+            timings[f"classify_{check.model}"] = ms_since(clock)
+        timings["total"] = ms_since(started)
         return ImageResult(
             name,
             ImageStatus.OK,
@@ -175,7 +176,3 @@ def _largest_holding(faces: list[Face], point: tuple[float, float]) -> int:
 def _scaled_face(face: Face, scale: float) -> Face:
     """``face`` from reduced pixels to the file's: box and keypoints are edge coordinates, which scale as they are."""
     return Face(face.box.scaled(scale), face.confidence, face.keypoints * np.float32(scale))
-
-
-def _ms_since(start: float) -> float:
-    return (time.perf_counter() - start) * 1000.0
