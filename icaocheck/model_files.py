@@ -69,6 +69,17 @@ def _read_manifest(manifest: Path, modified_ns: int) -> dict[str, dict]:
     return json.loads(manifest.read_text())["files"]
 
 
+def update_manifest(directory: Path, entries: dict[str, dict[str, str]]) -> None:
+    """Merge ``entries`` (file name → sha256, licence, source) into ``directory/manifest.json``, keeping the rest."""
+    manifest_path = directory / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
+    files = manifest.setdefault("files", {})
+    for name, entry in entries.items():
+        files[name] = {**files.get(name, {}), **entry}
+    manifest["files"] = dict(sorted(files.items()))
+    manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def model_path(name: str, directory: Path | None = None) -> Path:
     """Path of model file ``name`` in ``directory`` (default :func:`models_dir`), checked against the manifest.
 

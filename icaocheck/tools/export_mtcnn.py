@@ -20,7 +20,6 @@ import argparse
 import importlib.metadata
 import importlib.util
 import io
-import json
 import pickle
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -31,7 +30,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from icaocheck.model_files import models_dir, sha256_of
+from icaocheck.model_files import models_dir, sha256_of, update_manifest
 
 NETS = ("pnet", "rnet", "onet")
 LICENCE = "MIT (weights from the mtcnn package by Iván de Paz Centeno)"
@@ -315,16 +314,6 @@ def _mtcnn_version() -> str:
         return "unknown"
 
 
-def _update_manifest(out_dir: Path, entries: dict[str, dict[str, str]]) -> None:
-    """Merge ``entries`` into ``out_dir/manifest.json``, keeping the other models' entries."""
-    manifest_path = out_dir / "manifest.json"
-    manifest: dict[str, Any] = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
-    files = manifest.setdefault("files", {})
-    files.update(entries)
-    manifest["files"] = dict(sorted(files.items()))
-    manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
 def export_mtcnn(out_dir: Path) -> list[Path]:
     """Write ``mtcnn_{pnet,rnet,onet}.onnx`` into ``out_dir`` and record them in its ``manifest.json``.
 
@@ -350,7 +339,7 @@ def export_mtcnn(out_dir: Path) -> list[Path]:
                 "converted by icaocheck.tools.export_mtcnn"
             ),
         }
-    _update_manifest(out_dir, entries)
+    update_manifest(out_dir, entries)
     return written
 
 

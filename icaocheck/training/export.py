@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from icaocheck.model_files import onnx_session, sha256_of
+from icaocheck.model_files import onnx_session, sha256_of, update_manifest
 from icaocheck.training.nets import INPUT_OFFSET, INPUT_SCALE, AttributeNet, WithSigmoid, parameter_count
 
 OPSET = 17
@@ -85,16 +85,6 @@ def verify_onnx(net: AttributeNet, path: Path, images: np.ndarray, tolerance: fl
     if not difference < tolerance:
         raise ExportError(f"{path}: onnxruntime differs from torch by {difference:.2e} (tolerance {tolerance:.0e})")
     return difference
-
-
-def update_manifest(out_dir: Path, file_name: str, sha256: str, licence: str, source: str) -> None:
-    """Set ``file_name``'s entry in ``out_dir/manifest.json``, keeping every other entry."""
-    manifest_path = out_dir / "manifest.json"
-    manifest: dict[str, Any] = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
-    files = manifest.setdefault("files", {})
-    files[file_name] = {**files.get(file_name, {}), "sha256": sha256, "licence": licence, "source": source}
-    manifest["files"] = dict(sorted(files.items()))
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
 
 
 def export_model(
@@ -170,5 +160,5 @@ def export_model(
         "sha256": digest,
     }
     card_path.write_text(json.dumps(card, indent=2) + "\n")
-    update_manifest(out_dir, onnx_path.name, digest, licence, "trained by icaocheck")
+    update_manifest(out_dir, {onnx_path.name: {"sha256": digest, "licence": licence, "source": "trained by icaocheck"}})
     return ExportResult(onnx_path, card_path, digest, onnx_path.stat().st_size, difference)
