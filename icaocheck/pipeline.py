@@ -17,7 +17,7 @@ import numpy as np
 from icaocheck.checks import FaceEvidence
 from icaocheck.checks.attributes import ATTRIBUTE_CHECKS, assess, not_assessed
 from icaocheck.checks.geometry import face_found, geometry_checks
-from icaocheck.classify import AttributeModel, load_attribute_model
+from icaocheck.classify import AttributeModel, ModelCardError, load_attribute_model
 from icaocheck.config import Config
 from icaocheck.crops import cut_crops
 from icaocheck.detect import FaceDetector
@@ -71,6 +71,15 @@ class Pipeline:
         self.models: dict[str, AttributeModel | None] = {
             check.model: load_attribute_model(check.model, models, threads=threads) for check in self.attribute_checks
         }
+        crop_sizes = {"eye": self.config.crops.eye_size, "mouth": self.config.crops.mouth_size}
+        crop_sizes["face"] = self.config.crops.face_size
+        for model in self.models.values():
+            # Checked once here: a card that disagrees with the crops would otherwise fail every photo.
+            if model is not None and model.card.input_size != crop_sizes.get(model.card.crop_kind):
+                raise ModelCardError(
+                    f"model {model.card.name} takes {model.card.input_size}-pixel {model.card.crop_kind} crops,"
+                    f" but the crops are {crop_sizes.get(model.card.crop_kind)} pixels"
+                )
 
     def analyse(
         self,

@@ -11,6 +11,8 @@ import pytest
 import icaocheck
 from icaocheck.batch import audit_many
 from icaocheck.checks import CHECK_NAMES
+from icaocheck.classify import ModelCardError
+from icaocheck.config import Config, CropConfig
 from icaocheck.pipeline import Pipeline
 from icaocheck.types import ImageStatus, Verdict
 
@@ -95,3 +97,8 @@ def test_same_results_with_one_and_two_workers(example_photos: list[Path]) -> No
     for a, b in zip(one, two, strict=True):
         assert a.status == b.status and a.face_count == b.face_count
         assert [(c.name, c.verdict, c.value) for c in a.checks] == [(c.name, c.verdict, c.value) for c in b.checks]
+
+
+def test_a_model_card_that_disagrees_with_the_crops_is_refused_at_start_up() -> None:
+    with pytest.raises(ModelCardError, match="56-pixel eye crops, but the crops are 64 pixels"):
+        Pipeline(Config(crops=CropConfig(eye_size=64)))
