@@ -45,6 +45,7 @@ EXIT_NON_COMPLIANT = 1
 EXIT_INPUT_ERROR = 2
 EXIT_USAGE = 64  # BSD sysexits' EX_USAGE: click's own 2 would read as "unreadable input"
 EXIT_REPORT_ERROR = 73  # sysexits' EX_CANTCREAT: the report file cannot be created or written
+EXIT_MODELS = 78  # sysexits' EX_CONFIG: a model file or card is missing, altered or inconsistent
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a process stopped by Ctrl-C
 
 # Click's UsageError (unknown option, missing argument, bad value). Typer vendors click in some
@@ -165,10 +166,12 @@ def scan(
     """Audit photos; one report row per input file.
 
     Exit code 0: every photo compliant; 1: a photo fails (--fail-on); 2: a file could not be read;
-    64: bad usage; 73: the report cannot be written; 130: interrupted (the report holds every photo
-    finished, --resume continues it).
+    64: bad usage; 73: the report cannot be written; 78: the installed models are damaged;
+    130: interrupted (the report holds every photo finished, --resume continues it).
     """
+    from icaocheck.classify import ModelCardError
     from icaocheck.inputs import scan_inputs
+    from icaocheck.model_files import ModelFileError
     from icaocheck.profiles import ProfileError, resolve
     from icaocheck.reports import format_for
     from icaocheck.resume import ResumeError
@@ -209,6 +212,9 @@ def scan(
             _run(job, quiet, print_lines, started)
     except ResumeError as error:
         _usage_error(str(error))
+    except (ModelFileError, ModelCardError) as error:
+        console.print(f"[red]error:[/] the installed models cannot be used: {error}", highlight=False)
+        raise typer.Exit(EXIT_MODELS) from error
     except OSError as error:
         # Inputs that cannot be read are report rows, never exceptions: this is the report itself.
         console.print(f"[red]error:[/] cannot write the report: {_shown(str(error))}", highlight=False)
@@ -408,8 +414,9 @@ def bench(
     """Time every pipeline stage on this machine: medians, p95, photos per second, JPEG decode floor."""
 
     from icaocheck.bench import run_bench
+    from icaocheck.classify import ModelCardError
     from icaocheck.io import find_images
-    from icaocheck.model_files import examples_dir
+    from icaocheck.model_files import ModelFileError, examples_dir
     from icaocheck.pipeline import DECODE_MIN_SIDE
 
     files = [Path(p) for p in find_images(images or [examples_dir()])]
@@ -420,6 +427,9 @@ def bench(
         report = run_bench(
             files, repeat, warmup, threads, decode_min_side=None if full_decode else DECODE_MIN_SIDE, models=models
         )
+    except (ModelFileError, ModelCardError) as error:
+        console.print(f"[red]error:[/] the installed models cannot be used: {error}", highlight=False)
+        raise typer.Exit(EXIT_MODELS) from error
     except ValueError as error:
         console.print(f"[red]error:[/] {error}")
         raise typer.Exit(EXIT_INPUT_ERROR) from error

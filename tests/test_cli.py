@@ -10,9 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from icaocheck import model_files
 from icaocheck.cli import EXIT_USAGE, app
+from icaocheck.model_files import models_dir
 from icaocheck.reports import csv_columns
 
 from .conftest import EXAMPLES
@@ -154,3 +157,15 @@ def test_profile_leaves_a_check_out_of_the_report(tmp_path: Path) -> None:
     (row,) = list(csv.DictReader(report.open()))
     assert row["single_face_verdict"] == "" and row["face_size_verdict"] == "pass"
     assert row["face_size_threshold"] == "60.0"
+
+
+def test_damaged_models_stop_the_scan_with_a_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    installed = tmp_path / "package" / "_models"
+    shutil.copytree(models_dir(), installed)
+    (installed / "mouth.onnx").write_bytes(b"not the shipped model")
+    monkeypatch.setattr(model_files, "_PACKAGE_DIR", tmp_path / "package")
+    outcome = runner.invoke(app, ["scan", str(EXAMPLES / "portrait_600x800.jpg")])
+    assert outcome.exit_code == 78, outcome.output
+    message = " ".join(outcome.output.split())  # the console wraps long paths
+    assert "the installed models cannot be used" in message and "does not match its sha256" in message
+    assert outcome.exception is None or isinstance(outcome.exception, SystemExit)
