@@ -48,6 +48,13 @@ def _run(task: Callable[[Pipeline, Item], Result], item: Item, key: _PipelineKey
     return task(_pipeline_for(key), item)
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: the affinity mask `taskset` or a container's cpuset leaves it."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def map_with_pipeline(
     task: Callable[[Pipeline, Item], Result],
     items: Iterable[Item],
@@ -62,7 +69,7 @@ def map_with_pipeline(
     """
     key = (config or Config(), models, _models_fingerprint(models))
     if workers <= 0:
-        workers = os.cpu_count() or 1
+        workers = usable_cores()
     if workers == 1:
         for item in items:
             yield _run(task, item, key)

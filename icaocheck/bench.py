@@ -24,6 +24,7 @@ import cv2
 import dlib
 import numpy as np
 
+from icaocheck.batch import usable_cores
 from icaocheck.config import Config
 from icaocheck.io import ImageReadError, load_image
 from icaocheck.pipeline import DECODE_MIN_SIDE, Pipeline
@@ -127,18 +128,11 @@ def _package_version(*names: str) -> str:
     return "not installed"
 
 
-def _usable_cores() -> int:
-    # The affinity mask is what `taskset` (or a container's cpuset) leaves this process.
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
 def machine_description(threads: int) -> dict[str, str]:
     return {
         "cpu": _cpu_model(),
         "cores": str(os.cpu_count()),
-        "usable_cores": str(_usable_cores()),
+        "usable_cores": str(usable_cores()),
         "architecture": platform.machine(),
         "os": platform.platform(terse=True),
         "python": platform.python_version(),
