@@ -40,6 +40,14 @@ GOLDEN = [
     ("mouth_open_yawn_4.jpg", "mouth_open", FAIL),
     ("eyes_open_2.jpg", "face_upright", FAIL),  # an upside-down augmented copy
     ("mouth_open_yawn_2.jpg", "face_upright", FAIL),
+    # CC0 frontal portraits: eyes open, mouth closed, nothing over the face.
+    ("portrait_cc0_webcam_1.jpg", "eyes_closed", PASS),
+    ("portrait_cc0_webcam_1.jpg", "mouth_open", PASS),
+    ("portrait_cc0_webcam_1.jpg", "face_covered", PASS),
+    ("portrait_cc0_zoom_30cm.jpg", "eyes_closed", PASS),
+    ("portrait_cc0_zoom_30cm.jpg", "mouth_open", PASS),
+    ("portrait_cc0_zoom_30cm.jpg", "face_covered", PASS),
+    ("portrait_cc0_webcam_3.jpg", "head_roll", FAIL),  # the head leans about 20° to one side
 ]
 
 
