@@ -22,7 +22,7 @@ from icaocheck.checks.geometry import FEATURES
 from icaocheck.config import Config
 from icaocheck.fusion import Fusion, fit_fusion
 from icaocheck.pipeline import Pipeline
-from icaocheck.split import is_validation_group
+from icaocheck.split import is_held_out_group
 from icaocheck.training.metrics import det_curve, eer, rates_at
 from icaocheck.types import ImageStatus
 
@@ -83,7 +83,7 @@ def read_evaluation_set(labels_csv: Path, attribute: str, split: str = "validati
                 continue
             if row["label"] not in (positive, negative):
                 continue  # ambiguous
-            if split != "all" and is_validation_group(row["group"]) != (split == "validation"):
+            if split != "all" and is_held_out_group(row["group"]) != (split == "validation"):
                 continue
             path = str(labels_csv.parent / row["path"])
             out.append(LabelledPath(path, int(row["label"] == positive), row["source"], row["group"]))

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from icaocheck.collect import MANIFEST_COLUMNS
-from icaocheck.split import is_validation_group
+from icaocheck.split import Split, is_held_out_group, split_of
 from icaocheck.training import metrics
 from icaocheck.training.augment import AugmentConfig, augment, augment_batch
 from icaocheck.training.command import main
@@ -90,14 +90,27 @@ def test_summarise_reports_rates_at_the_eer_threshold() -> None:
 
 def test_group_split_is_stable_and_near_its_fraction() -> None:
     groups = [f"source:{i}" for i in range(20000)]
-    sides = [is_validation_group(g) for g in groups]
-    assert sides == [is_validation_group(g) for g in groups]
+    sides = [is_held_out_group(g) for g in groups]
+    assert sides == [is_held_out_group(g) for g in groups]
     assert 0.14 < np.mean(sides) < 0.16
     # Pinned: a change of hash would silently move photos between training and validation.
-    assert [i for i in range(40) if is_validation_group(f"source:{i}")] == _PINNED_VALIDATION
+    assert [i for i in range(40) if is_held_out_group(f"source:{i}")] == _PINNED_HELD_OUT
 
 
-_PINNED_VALIDATION = [13, 21, 24, 27, 35]
+_PINNED_HELD_OUT = [13, 21, 24, 27, 35]
+
+
+def test_test_side_is_cut_from_the_old_validation_side_only() -> None:
+    groups = [f"source:{i}" for i in range(20000)]
+    splits = [split_of(g) for g in groups]
+    # No group moved out of the side the shipped models trained on.
+    assert all((s is Split.TRAIN) == (not is_held_out_group(g)) for g, s in zip(groups, splits, strict=True))
+    test_share = np.mean([s is Split.TEST for s in splits])
+    assert 0.065 < test_share < 0.085
+    assert [i for i in range(40) if split_of(f"source:{i}") is Split.TEST] == _PINNED_TEST
+
+
+_PINNED_TEST = [21, 35]
 
 
 def test_crop_split_never_puts_a_group_on_both_sides() -> None:
@@ -113,9 +126,11 @@ def test_crop_split_never_puts_a_group_on_both_sides() -> None:
         np.array(["right_eye"] * n),
     )
     train, validation = crops.split()
-    assert len(train) + len(validation) == n
     assert not set(train.groups) & set(validation.groups)
-    assert all(is_validation_group(g) for g in validation.groups)
+    assert all(split_of(g) is Split.VALIDATION for g in validation.groups)
+    assert all(split_of(g) is Split.TRAIN for g in train.groups)
+    # Test groups are in neither side: no training choice sees them.
+    assert len(train) + len(validation) == sum(split_of(g) is not Split.TEST for g in groups)
 
 
 def test_sample_weights_balance_classes_and_sources() -> None:

@@ -4,7 +4,7 @@ Usage: ``python -m icaocheck.tools.fit_landmark_box --data ../shared/data [--out
 
 The faces are the 300-W images of the shared data (``attribute == "landmarks"``), whose human
 68-point annotations use the same iBUG order as dlib's model. They are split by their ``group``
-into a fit half and a holdout half with :func:`icaocheck.split.is_validation_group`, so the split
+into a fit half and a holdout half with :func:`icaocheck.split.is_held_out_group`, so the split
 is stable and needs no stored state. On the fit half:
 
 1. the start point relates each face's MTCNN detection to the box dlib's own HOG detector gives
@@ -35,7 +35,7 @@ import numpy as np
 from icaocheck.detect import FaceDetector
 from icaocheck.landmarks import FITTED_BOX_MAPPING, BoxMapping, predict_in_rectangle, to_dlib_rectangle
 from icaocheck.model_files import dlib_landmarks_path
-from icaocheck.split import is_validation_group
+from icaocheck.split import is_held_out_group
 from icaocheck.types import Box, Face
 
 LANDMARK_SOURCES = ("300w_afw", "300w_helen_train")
@@ -122,7 +122,7 @@ def load_samples(data: Path, detector: FaceDetector) -> list[Sample]:
         samples.append(
             Sample(
                 path=path,
-                holdout=is_validation_group(group, fraction=0.5),
+                holdout=is_held_out_group(group, fraction=0.5),
                 gray=gray,
                 truth=truth,
                 mtcnn=match_face(detector.detect(bgr), truth),
@@ -279,7 +279,7 @@ def report(
         "",
         f"- Data: the 300-W faces of the shared data (AFW and Helen train, {len(samples)} faces) with",
         "  their human 68-point annotations (iBUG order, the order dlib's model uses).",
-        "- Split: by the `group` column with `icaocheck.split.is_validation_group(group, fraction=0.5)`:",
+        "- Split: by the `group` column with `icaocheck.split.is_held_out_group(group, fraction=0.5)`:",
         f"  {len(fit)} faces to fit, {len(holdout)} held out. The error tables are on the held-out half.",
         "- Detection: `icaocheck.detect.FaceDetector` with the default `DetectionConfig`, and dlib's",
         f"  `get_frontal_face_detector()` upsampled {HOG_UPSAMPLE}× for reference. A detection belongs to",

@@ -6,9 +6,9 @@ eye_patch | mouth | face), ``attribute`` (eyes | mouth | cover), ``label``, ``so
 ``group``, ``kind``, ``source_path``, ``detection_confidence``, ``status`` (ok, or why there is
 no crop: no_face, rejected, error) and ``reason``. Only ``ok`` rows are used.
 
-The train/validation split is by ``group`` (duplicates and crops of one photo share a group)
-with :func:`icaocheck.split.is_validation_group`, the rule data collection and evaluation use
-too. This module needs no torch.
+The split is by ``group`` (duplicates and crops of one photo share a group) with
+:func:`icaocheck.split.split_of`, the rule data collection and evaluation use too; test groups
+are left out of both sides, so no training choice sees them. This module needs no torch.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ import cv2
 import numpy as np
 
 from icaocheck.config import CropConfig
-from icaocheck.split import VALIDATION_FRACTION, is_validation_group
+from icaocheck.split import HELD_OUT_FRACTION, TEST_FRACTION, Split, split_of
 
 MANIFEST_NAME = "manifest.csv"
 SPLIT_RULE = (
-    "icaocheck.split.is_validation_group: validation iff "
-    "int.from_bytes(sha1(group utf-8)[:8], 'big') / 2**64 < fraction"
+    "icaocheck.split.split_of: p = int.from_bytes(sha1(group utf-8)[:8], 'big') / 2**64; "
+    f"test iff p < {TEST_FRACTION} (left out of training), validation iff p < {HELD_OUT_FRACTION}, train otherwise"
 )
 
 # Data attribute → its labels: label 1 is the non-compliant class, the model's positive.
@@ -83,10 +83,10 @@ class CropSet:
             dict(self.skipped),
         )
 
-    def split(self, fraction: float = VALIDATION_FRACTION) -> tuple[CropSet, CropSet]:
-        """``(train, validation)`` by :func:`is_validation_group`."""
-        validation = np.array([is_validation_group(str(g), fraction) for g in self.groups], dtype=bool)
-        return self.subset(~validation), self.subset(validation)
+    def split(self) -> tuple[CropSet, CropSet]:
+        """``(train, validation)`` by :func:`split_of`; crops of test groups are in neither."""
+        sides = np.array([split_of(str(g)) for g in self.groups], dtype=object)
+        return self.subset(sides == Split.TRAIN), self.subset(sides == Split.VALIDATION)
 
     def label_names(self) -> np.ndarray:
         return np.where(self.labels == 1, POSITIVE_LABEL[self.attribute], NEGATIVE_LABEL[self.attribute])

@@ -41,7 +41,6 @@ from icaocheck.training.data import (
     NEGATIVE_LABEL,
     POSITIVE_LABEL,
     SPLIT_RULE,
-    VALIDATION_FRACTION,
     CropSet,
     format_counts,
     load_data,
@@ -263,7 +262,6 @@ def train_attribute(
     learning_rate: float = 3e-3,
     weight_decay: float = 1e-4,
     source_balance: float = 0.5,
-    validation_fraction: float = VALIDATION_FRACTION,
     spec: NetSpec | None = None,
     augmentation: AugmentConfig | None = DEFAULT_AUGMENTATION,
     run_dir: Path | None = None,
@@ -292,7 +290,7 @@ def train_attribute(
 
     data_dirs = [data_dir] if isinstance(data_dir, Path) else list(data_dir)
     crops = load_data(data_dirs, data_attribute)
-    train, validation = crops.split(validation_fraction)
+    train, validation = crops.split()
     for name, part in (("train", train), ("validation", validation)):
         if len(np.unique(part.labels)) < 2:
             raise ValueError(f"the {name} split of {data_dir} does not hold both classes of {data_attribute}")
@@ -354,7 +352,6 @@ def train_attribute(
                 "negative": NEGATIVE_LABEL[data_attribute],
             },
             "split_rule": SPLIT_RULE,
-            "validation_fraction": validation_fraction,
             "train": train.counts(),
             "validation": validation.counts(),
             "skipped_rows": crops.skipped,
