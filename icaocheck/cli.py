@@ -124,8 +124,10 @@ def _rate(done: int, started: float) -> str:
 
 
 def _shown(text: str) -> str:
-    """A path or reason as rich prints it: not UTF-8 bytes (lone surrogates) as U+FFFD, brackets not markup."""
-    return escape(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+    """A path or reason as rich prints it: printable (no control characters, bytes as escapes), brackets not markup."""
+    from icaocheck.names import printable
+
+    return escape(printable(text))
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

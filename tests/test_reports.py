@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from icaocheck.checks import CHECK_NAMES
+from icaocheck.names import from_percent_encoded
 from icaocheck.reports import REPORT_FORMATS, csv_columns, flat_row, format_for, htmlpage, open_writer, writer_class
 from icaocheck.reports.tabular import OFIQ_MEASURES
 from icaocheck.resume import read_existing
@@ -114,13 +115,65 @@ def test_format_from_extension_or_name() -> None:
         format_for(None, "xls")
 
 
+# The CSV columns as docs/report-format.md documents them, written out: a change to csv_columns()
+# that renames, drops or reorders a column fails here.
+_CHECK_COLUMNS = [
+    f"{check}_{field}"
+    for check in (
+        "face_found",
+        "face_upright",
+        "single_face",
+        "face_size",
+        "inter_eye_distance",
+        "head_roll",
+        "eyes_closed",
+        "mouth_open",
+        "face_covered",
+    )
+    for field in (
+        "verdict",
+        "value",
+        "threshold",
+        "reason",
+        *(("right_eye", "left_eye") if check == "eyes_closed" else ()),
+    )
+]
+DOCUMENTED_CSV_COLUMNS = [
+    *("path", "path_escaped", "status", "reason", "compliant", "width", "height", "face_count"),
+    *("face_x", "face_y", "face_w", "face_h", "face_confidence"),
+    *_CHECK_COLUMNS,
+    "time_ms",
+]
+
+
+def test_csv_columns_are_the_documented_ones() -> None:
+    assert csv_columns() == DOCUMENTED_CSV_COLUMNS
+    docs = (EXAMPLES.parent.parent / "docs" / "report-format.md").read_text(encoding="utf-8")
+    csv_section = docs.split("## CSV (`csv`)")[1].split("\n## ")[0]
+    first_cells = [line.split("|")[1] for line in csv_section.splitlines() if line.startswith("| `")]
+    named = {column for cell in first_cells for column in re.findall(r"`([a-z_]+)`", cell)}
+    fixed = [c for c in DOCUMENTED_CSV_COLUMNS if not c.startswith(tuple(f"{n}_" for n in CHECK_NAMES))]
+    assert set(fixed) <= named, set(fixed) - named
+    for check in CHECK_NAMES:
+        assert f"| `{check}` |" in csv_section, check
+
+
 def test_csv_columns_are_stable_and_parse(tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
     write_report(path, "csv", sample_results())
-    with path.open(newline="", encoding="utf-8", errors="surrogateescape") as stream:
+    with path.open(newline="", encoding="utf-8") as stream:  # strict UTF-8, whatever the file names
         rows = list(csv.DictReader(stream))
-    assert list(rows[0]) == csv_columns()
-    assert [row["path"] for row in rows] == [f"/photos/{name}" for name in AWKWARD_NAMES]
+    assert list(rows[0]) == DOCUMENTED_CSV_COLUMNS
+    assert [from_percent_encoded(row["path"], row["path_escaped"]) for row in rows] == [
+        f"/photos/{name}" for name in AWKWARD_NAMES
+    ]
+    assert [row["path"] for row in rows][2:] == [
+        "/photos/semi;colon\\nnew line.png",
+        "/photos/ünïcode ✓ <&>.jpg",
+        "/photos/control\\x01char.jpg",
+        "/photos/bad\\xffbyte.jpg",
+    ]
+    assert rows[0]["path_escaped"] == "" and rows[5]["path_escaped"] == "/photos/bad%FFbyte.jpg"
     closed = rows[1]
     assert closed["eyes_closed_verdict"] == "fail" and closed["eyes_closed_right_eye"] == "0.9"
     assert closed["compliant"] == "false" and closed["reason"].startswith("eyes closed")
@@ -168,8 +221,10 @@ def test_junit_has_a_case_per_photo_and_a_failure_per_failed_check(tmp_path: Pat
     assert [f.get("type") for f in cases[1].findall("failure")] == ["face_size", "head_roll"]
     assert cases[3].find("error") is not None
     assert cases[0].find("failure") is None and cases[0].get("name") == "/photos/plain.jpg"
-    # Names XML cannot carry keep their exact spelling in an extra attribute.
-    assert json.loads(cases[4].get("icaocheck-path", "")) == "/photos/control\x01char.jpg"
+    # Names shown escaped keep their exact spelling in an extra attribute.
+    assert cases[4].get("name") == "/photos/control\\x01char.jpg"
+    assert cases[4].get("icaocheck-path") == "/photos/control%01char.jpg"
+    assert cases[3].get("icaocheck-path") is None
 
 
 def test_ofiq_layout(tmp_path: Path) -> None:
@@ -267,4 +322,4 @@ def test_writer_to_a_stream_writes_the_header_once(tmp_path: Path) -> None:
     writer.write(make_result("/a.jpg", "compliant"))
     writer.finish(ScanSummary())
     lines = stream.getvalue().decode().splitlines()
-    assert lines[0].startswith("path,status,") and len(lines) == 2
+    assert lines[0].startswith("path,path_escaped,status,") and len(lines) == 2

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from html.parser import HTMLParser
 
 from icaocheck.checks import CHECK_NAMES
+from icaocheck.names import from_percent_encoded, percent_encoded, printable
 from icaocheck.reports.base import ReportWriter
 from icaocheck.reports.thumbnails import THUMBNAIL_SIDE, gallery_images
 from icaocheck.summary import Outcome, ScanSummary
@@ -120,16 +121,19 @@ class HtmlWriter(ReportWriter):
         failed = [c for c in result.checks if c.verdict is Verdict.FAIL]
         assessed = [c.name for c in result.checks if c.verdict is not Verdict.NOT_ASSESSED]
         kind = "error" if result.status is ImageStatus.ERROR else "fail" if result.compliant is False else "pass"
+        shown, exact = printable(result.path), percent_encoded(result.path)
         attributes = (
-            f'class="{kind}" data-path="{_h(result.path)}" data-status="{result.status.value}"'
+            f'class="{kind}" data-path="{_h(shown)}" data-status="{result.status.value}"'
             f' data-failed="{" ".join(c.name for c in failed)}" data-checks="{" ".join(assessed)}"'
         )
-        title = f"<h2>{_h(os.path.basename(result.path) or result.path)}</h2><p class=path>{_h(result.path)}</p>"
+        if exact is not None:
+            attributes += f' data-path-escaped="{exact}"'
+        title = f"<h2>{_h(os.path.basename(shown) or shown)}</h2><p class=path>{_h(shown)}</p>"
         if kind == "pass":
             return f"<article {attributes} hidden>{title}</article>\n"
         pictures = self._pictures(result) if kind == "fail" else ""
         if result.status is ImageStatus.ERROR:
-            lines = [f"<li><b>unreadable</b> {_h(result.reason)}</li>"]
+            lines = [f"<li><b>unreadable</b> {_h(printable(result.reason))}</li>"]
         else:
             lines = [f"<li><b>{c.name}</b> {_h(c.reason)}</li>" for c in failed]
         return f"<article {attributes}>{pictures}{title}<ul class=checks>{''.join(lines)}</ul></article>\n"
@@ -193,4 +197,4 @@ class HtmlWriter(ReportWriter):
             return None
         verdicts = dict.fromkeys((attributes.get("data-checks") or "").split(), "pass")
         verdicts.update(dict.fromkeys((attributes.get("data-failed") or "").split(), "fail"))
-        return Outcome.from_verdicts(path, status, verdicts)
+        return Outcome.from_verdicts(from_percent_encoded(path, attributes.get("data-path-escaped")), status, verdicts)

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from icaocheck.checks import CHECK_NAMES
+from icaocheck.names import from_percent_encoded
 from icaocheck.reports.base import ReportWriter
 from icaocheck.reports.records import full_record
 from icaocheck.summary import Outcome, ScanSummary
@@ -25,7 +26,8 @@ def _outcome(text: str) -> Outcome | None:
     try:
         record: Any = json.loads(text)
         verdicts = {check["name"]: check["verdict"] for check in record["checks"]}
-        outcome = Outcome.from_verdicts(record["path"], record["status"], verdicts)
+        path = from_percent_encoded(record["path"], record.get("path_escaped"))
+        outcome = Outcome.from_verdicts(path, record["status"], verdicts)
     except (ValueError, KeyError, TypeError):
         return None
     return outcome if set(verdicts) <= set(CHECK_NAMES) else None

@@ -8,12 +8,12 @@ readers that get the report on a pipe count the test cases themselves).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import xml.etree.ElementTree as ElementTree
 from xml.sax.saxutils import escape, quoteattr
 
+from icaocheck.names import from_percent_encoded, percent_encoded, printable
 from icaocheck.reports.base import ENCODING, ReportWriter
 from icaocheck.summary import Outcome, ScanSummary
 from icaocheck.types import CheckResult, ImageResult, ImageStatus, Verdict
@@ -23,8 +23,8 @@ _COUNT_WIDTH = 12  # digits kept for each count in the header
 _PROLOGUE = '<?xml version="1.0" encoding="UTF-8"?>\n'
 # Characters XML 1.0 does not allow, even escaped (control characters, lone surrogates).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-# A file name XML cannot carry as it is goes, JSON-encoded (ASCII), in this attribute too, so that
-# a resumed scan recognises the photo.
+# A file name not shown as it is (see icaocheck.names) goes, percent-encoded, in this attribute too,
+# so that a resumed scan recognises the photo.
 _EXACT_PATH = "icaocheck-path"
 _NO_FACE_CHECK = "face_found"
 
@@ -73,18 +73,18 @@ class JunitWriter(ReportWriter):
         return re.compile(re.escape(_PROLOGUE.encode(ENCODING)) + tags + b" *\n")
 
     def unit(self, result: ImageResult) -> str:
-        path = result.path
+        path, exact = printable(result.path), percent_encoded(result.path)
         folder = os.path.dirname(path) or "."
         seconds = result.timings_ms.get("total", 0.0) / 1000.0
         opening = (
             f"<testcase classname={_attribute(folder)} name={_attribute(path)} file={_attribute(path)}"
             f' time="{seconds:.3f}"'
         )
-        if _NOT_XML.search(path):
-            opening += f" {_EXACT_PATH}={_attribute(json.dumps(path))}"
+        if exact is not None:
+            opening += f" {_EXACT_PATH}={_attribute(exact)}"
         children = []
         if result.status is ImageStatus.ERROR:
-            children.append(f'<error type="unreadable" message={_attribute(result.reason)}/>')
+            children.append(f'<error type="unreadable" message={_attribute(printable(result.reason))}/>')
         for check in result.checks:
             if check.verdict is Verdict.FAIL:
                 message, kind = _attribute(check.reason), _attribute(check.name)
@@ -115,8 +115,7 @@ class JunitWriter(ReportWriter):
             return None
         if case.tag != "testcase" or "name" not in case.attrib:
             return None
-        exact = case.get(_EXACT_PATH)
-        path = json.loads(exact) if exact is not None else case.attrib["name"]
+        path = from_percent_encoded(case.attrib["name"], case.get(_EXACT_PATH))
         failed = {failure.get("type", "") for failure in case.iter("failure")}
         if case.find("error") is not None:
             status = ImageStatus.ERROR.value

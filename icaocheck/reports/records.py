@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from icaocheck.checks import CHECK_NAMES
+from icaocheck.names import percent_encoded, printable
 from icaocheck.types import ImageResult, Verdict
 
 # Per-check columns, in this order after the fixed ones, for every name in CHECK_NAMES.
@@ -17,6 +18,7 @@ def csv_columns() -> list[str]:
     """The stable CSV column list (documented in docs/report-format.md)."""
     columns = [
         "path",
+        "path_escaped",
         "status",
         "reason",
         "compliant",
@@ -37,8 +39,8 @@ def csv_columns() -> list[str]:
 
 
 def failure_reason(result: ImageResult) -> str:
-    """Why the photo is not compliant: its read error, or the failed checks' reasons joined by "; "."""
-    return result.reason or "; ".join(c.reason for c in result.checks if c.verdict is Verdict.FAIL)
+    """Why the photo is not compliant: its read error, or the failed checks' reasons joined by "; "; printable."""
+    return printable(result.reason or "; ".join(c.reason for c in result.checks if c.verdict is Verdict.FAIL))
 
 
 def rounded(value: float | None, digits: int = 4) -> float | None:
@@ -48,7 +50,8 @@ def rounded(value: float | None, digits: int = 4) -> float | None:
 def flat_row(result: ImageResult) -> dict[str, Any]:
     """One CSV row: fixed columns, then verdict/value/threshold/reason per check (empty if not run)."""
     row: dict[str, Any] = {
-        "path": result.path,
+        "path": printable(result.path),
+        "path_escaped": percent_encoded(result.path) or "",
         "status": result.status.value,
         "reason": failure_reason(result),
         "compliant": "" if result.compliant is None else str(result.compliant).lower(),
@@ -88,9 +91,10 @@ def full_record(result: ImageResult) -> dict[str, Any]:
             "keypoints": [[rounded(v, 2) for v in point] for point in result.face.keypoints.tolist()],
         }
     return {
-        "path": result.path,
+        "path": printable(result.path),
+        "path_escaped": percent_encoded(result.path),
         "status": result.status.value,
-        "reason": result.reason,
+        "reason": printable(result.reason),
         "compliant": result.compliant,
         "width": result.width,
         "height": result.height,

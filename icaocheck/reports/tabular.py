@@ -12,6 +12,7 @@ import io
 import math
 
 from icaocheck.checks import CHECK_NAMES
+from icaocheck.names import from_percent_encoded, percent_encoded, printable
 from icaocheck.reports.base import ReportWriter
 from icaocheck.reports.records import csv_columns, failure_reason, flat_row
 from icaocheck.summary import Outcome
@@ -65,7 +66,8 @@ class CsvWriter(_CsvUnits):
         if row["status"] not in {status.value for status in ImageStatus}:
             return None
         verdicts = {name: row[f"{name}_verdict"] for name in CHECK_NAMES}
-        return Outcome.from_verdicts(row["path"], row["status"], verdicts)
+        path = from_percent_encoded(row["path"], row["path_escaped"])
+        return Outcome.from_verdicts(path, row["status"], verdicts)
 
 
 # OFIQ (ISO/IEC 29794-5 reference implementation) measures with an icaocheck counterpart, in the
@@ -80,7 +82,7 @@ OFIQ_MEASURES = (
 )
 # Columns icaocheck adds after OFIQ's: a reader that picks OFIQ's columns by name is unaffected,
 # and a resumed scan can count the rows already written.
-OFIQ_EXTRA_COLUMNS = ("icaocheck.Status", "icaocheck.FailedChecks", "icaocheck.Reason")
+OFIQ_EXTRA_COLUMNS = ("icaocheck.Status", "icaocheck.FailedChecks", "icaocheck.Reason", "icaocheck.PathEscaped")
 _FAILED = -1.0  # OFIQ's raw and scalar value of a measure it could not compute
 
 
@@ -122,10 +124,10 @@ class OfiqWriter(_CsvUnits):
     def unit(self, result: ImageResult) -> str:
         values = [_ofiq_values(result, check) for _, check in OFIQ_MEASURES]
         failed = " ".join(c.name for c in result.checks if c.verdict.value == "fail")
-        fields: list[object] = [result.path]
+        fields: list[object] = [printable(result.path)]
         fields += [_ofiq_number(raw) for raw, _ in values]
         fields += [_ofiq_number(scalar) for _, scalar in values]
-        fields += [result.status.value, failed, failure_reason(result)]
+        fields += [result.status.value, failed, failure_reason(result), percent_encoded(result.path) or ""]
         return _record(fields, ";", "\n")
 
     @classmethod
@@ -133,8 +135,9 @@ class OfiqWriter(_CsvUnits):
         fields = _fields(text, ";")
         if fields is None or len(fields) != 1 + 2 * len(OFIQ_MEASURES) + len(OFIQ_EXTRA_COLUMNS):
             return None
-        status, failed = fields[-3], fields[-2].split()
+        status, failed = fields[-4], fields[-3].split()
         if status not in {s.value for s in ImageStatus} or not set(failed) <= set(CHECK_NAMES):
             return None
         # The OFIQ layout keeps the failed checks only: the checks that passed are not counted.
-        return Outcome.from_verdicts(fields[0], status, dict.fromkeys(failed, "fail"))
+        path = from_percent_encoded(fields[0], fields[-1])
+        return Outcome.from_verdicts(path, status, dict.fromkeys(failed, "fail"))
