@@ -9,8 +9,8 @@ The models load on first use and stay loaded for the process.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,6 +29,9 @@ from icaocheck.types import (
 )
 
 if TYPE_CHECKING:
+    from icaocheck.batch import NamedImage
+    from icaocheck.inputs import Refusal
+    from icaocheck.io import ImageSource
     from icaocheck.pipeline import Pipeline
 
 __all__ = [
@@ -50,22 +53,59 @@ __version__ = "0.1.0"
 _pipeline: Pipeline | None = None
 
 
-def audit(source: str | Path | np.ndarray, config: Config | None = None) -> ImageResult:
-    """Audit one photo, given as a file path or an image array (BGR or BGRA uint8, or grayscale).
+def audit(source: ImageSource, config: Config | None = None) -> ImageResult:
+    """Audit one photo: a file path (str or ``os.PathLike``), an image array (BGR, BGRA or gray; uint8 or
+    uint16), a PIL image, the bytes of an image file, or a binary file object (opened with ``"rb"``).
 
-    Returns the same data as one report row. Never raises for a bad photo: an unreadable file
-    comes back with ``status`` ERROR and a ``reason``.
+    Returns the same data as one report row. A bad photo never raises: an unreadable file, array or
+    byte string comes back with ``status`` ERROR and a ``reason``. Raises TypeError (before any
+    model is loaded) when ``source`` is none of the above, e.g. None or a number.
     """
     global _pipeline
+    from icaocheck.io import source_name
     from icaocheck.pipeline import Pipeline
 
+    source_name(source)  # the type check, before any model is loaded
     if _pipeline is None or (config is not None and _pipeline.config != config):
         _pipeline = Pipeline(config)
     return _pipeline.audit(source)
 
 
-def audit_many(paths: Iterable[str | Path], workers: int = 1, config: Config | None = None) -> Iterator[ImageResult]:
-    """Audit many photos over ``workers`` processes; yields one result per path, in order."""
-    from icaocheck.batch import audit_many as run
+def audit_many(
+    sources: str | os.PathLike | Iterable[ImageSource], workers: int = 1, config: Config | None = None
+) -> Iterator[ImageResult]:
+    """Audit many photos over ``workers`` processes; yields one result per source, in order.
 
-    return run((str(p) for p in paths), workers=workers, config=config)
+    ``sources``: a folder or file path, expanded as ``icaocheck scan`` expands it (a folder's image
+    files, sorted by name); or an iterable of anything :func:`audit` takes. Images given in memory are
+    named ``<array 0>``, ``<array 1>``, ... (``<bytes N>``, ``<PIL image N>``, ``<file N>``) by their
+    position; a PIL image or file object opened from a file keeps its file name. Raises TypeError when
+    ``sources`` is not iterable and, when the iteration reaches it, for an element :func:`audit` refuses.
+    """
+    from icaocheck.batch import audit_many as run
+    from icaocheck.inputs import scan_inputs
+
+    if isinstance(sources, (str, os.PathLike)):
+        return run(scan_inputs([sources]), workers=workers, config=config)
+    if isinstance(sources, (bytes, bytearray, memoryview, np.ndarray)) or not isinstance(sources, Iterable):
+        raise TypeError(f"expected a folder path or an iterable of paths or images, got {type(sources).__name__}")
+    return run(_named(sources), workers=workers, config=config)
+
+
+def _named(sources: Iterable[ImageSource]) -> Iterator[str | NamedImage | Refusal]:
+    """Paths as they are; images in memory named by position (file objects read here: they do not pickle)."""
+    from icaocheck.batch import NamedImage
+    from icaocheck.inputs import Refusal
+    from icaocheck.io import ImageReadError, read_file_object, source_name
+
+    for index, source in enumerate(sources):
+        name = source_name(source, index)
+        if isinstance(source, (str, os.PathLike)):
+            yield name
+        elif callable(getattr(source, "read", None)):
+            try:
+                yield NamedImage(name, read_file_object(source))
+            except ImageReadError as error:
+                yield Refusal(name, error.reason)
+        else:
+            yield NamedImage(name, source)

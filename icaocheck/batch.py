@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -16,6 +17,7 @@ from joblib import Parallel, delayed
 
 from icaocheck.config import Config
 from icaocheck.inputs import Refusal, ScanItem
+from icaocheck.io import ImageSource
 from icaocheck.model_files import models_dir
 from icaocheck.pipeline import Pipeline
 from icaocheck.types import ImageResult, ImageStatus
@@ -78,22 +80,32 @@ def map_with_pipeline(
     yield from parallel(delayed(_run)(task, item, key) for item in items)
 
 
-def _audit_item(pipeline: Pipeline, item: ScanItem) -> ImageResult:
+@dataclass(frozen=True)
+class NamedImage:
+    """An image given in memory (array, PIL image, a file's bytes) with the name its result carries."""
+
+    name: str
+    source: ImageSource
+
+
+def _audit_item(pipeline: Pipeline, item: ScanItem | NamedImage) -> ImageResult:
     if isinstance(item, Refusal):
         return ImageResult(item.path, ImageStatus.ERROR, item.reason)
+    name = item.name if isinstance(item, NamedImage) else item
     try:
-        return pipeline.audit(item)
+        return pipeline.audit(item.source, name) if isinstance(item, NamedImage) else pipeline.audit(item)
     except Exception as error:  # a bug must cost one row, not the whole batch
-        return ImageResult(item, ImageStatus.ERROR, f"internal error: {type(error).__name__}: {error}")
+        return ImageResult(name, ImageStatus.ERROR, f"internal error: {type(error).__name__}: {error}")
 
 
 def audit_many(
-    paths: Iterable[ScanItem], workers: int = 1, config: Config | None = None, models: Path | None = None
+    paths: Iterable[ScanItem | NamedImage], workers: int = 1, config: Config | None = None, models: Path | None = None
 ) -> Iterator[ImageResult]:
     """Audit ``paths`` and yield one :class:`ImageResult` per path, in input order.
 
     ``workers`` > 1 runs that many processes; the results are the same as with one. A
-    :class:`~icaocheck.inputs.Refusal` among the paths becomes its error row without being opened.
+    :class:`~icaocheck.inputs.Refusal` among the paths becomes its error row without being opened;
+    a :class:`NamedImage` is audited under its name.
     The profile's choices in ``config`` (checks left out, attribute thresholds) are applied by
     each worker's :class:`~icaocheck.pipeline.Pipeline`.
     """

@@ -34,6 +34,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from operator import attrgetter
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -366,6 +367,81 @@ def _decode_with_pil(image: Image.Image) -> np.ndarray:
         # PIL reports truncated or corrupt data as OSError, ValueError, ... depending on the codec.
         raise ImageReadError(f"corrupt or truncated {image.format} data: {error}") from error
     return _to_bgr8(array)
+
+
+# ---------------------------------------------------------------------------------------------
+# Images given in memory (the Python API)
+
+# What icaocheck.audit takes: a file path, an array of pixels, a PIL image, the bytes of an image file,
+# or a binary file object holding one.
+ImageSource = str | os.PathLike | np.ndarray | Image.Image | bytes | bytearray | memoryview | BinaryIO
+_BYTES_TYPES = (bytes, bytearray, memoryview)
+
+
+def source_name(source: object, index: int | None = None) -> str:
+    """The name a result gives ``source``: its path, else ``<array>``, ``<array 3>`` (with ``index``), ...
+
+    Raises TypeError for anything that is not an :data:`ImageSource`, before any work is done.
+    """
+    label = "" if index is None else f" {index}"
+    if isinstance(source, (str, os.PathLike)):
+        return os.fsdecode(os.fspath(source))
+    if isinstance(source, np.ndarray):
+        return f"<array{label}>"
+    if isinstance(source, Image.Image):
+        filename = getattr(source, "filename", "")
+        return filename if isinstance(filename, str) and filename else f"<PIL image{label}>"
+    if isinstance(source, _BYTES_TYPES):
+        return f"<bytes{label}>"
+    if callable(getattr(source, "read", None)):
+        filename = getattr(source, "name", None)
+        return filename if isinstance(filename, str) else f"<file{label}>"
+    raise TypeError(
+        "expected a path or an image array (or a PIL image, an image file's bytes, a binary file object),"
+        f" got {type(source).__name__}"
+    )
+
+
+def load_source(source: ImageSource, name: str, max_pixels: int, min_side: int | None = None) -> ImageRecord:
+    """Decode any :data:`ImageSource` as :func:`load_image` decodes files; ImageReadError for bad content."""
+    if isinstance(source, (str, os.PathLike)):
+        return load_image(source, max_pixels, min_side)
+    if isinstance(source, np.ndarray):
+        return image_from_array(source, name)
+    if isinstance(source, Image.Image):
+        return _image_from_pil(source, name, max_pixels)
+    data = source if isinstance(source, _BYTES_TYPES) else read_file_object(source)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # as in load_image
+        pixels, original_size, factor = _decode(bytes(data), max_pixels, min_side)
+    return ImageRecord(name, pixels, original_size, float(factor))
+
+
+def read_file_object(source: BinaryIO) -> bytes:
+    """The rest of a binary file object's content; ImageReadError for a text-mode file or a read error."""
+    if isinstance(source, io.TextIOBase):
+        raise ImageReadError("the file object is open in text mode: open the photo with mode 'rb'")
+    try:
+        data = source.read()
+    except (OSError, ValueError) as error:  # ValueError: a closed file
+        raise ImageReadError(f"cannot read the file object: {error}") from error
+    if not isinstance(data, _BYTES_TYPES):
+        raise ImageReadError(f"the file object gave {type(data).__name__}, not bytes: open the photo with mode 'rb'")
+    return bytes(data)
+
+
+def _image_from_pil(image: Image.Image, name: str, max_pixels: int) -> ImageRecord:
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageReadError(f"image too large: {width}×{height} = {width * height:,} pixels exceeds {max_pixels:,}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pixels = _decode_with_pil(image)
+        # Upright as a file would be: the EXIF orientation an opened photo still carries is applied.
+        upright = _UPRIGHT.get(_orientation(image, b""))
+    if upright is not None:
+        pixels = upright(pixels)
+    return ImageRecord(name, pixels, (pixels.shape[1], pixels.shape[0]))
 
 
 # ---------------------------------------------------------------------------------------------

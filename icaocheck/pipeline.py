@@ -21,7 +21,7 @@ from icaocheck.classify import AttributeModel, ModelCardError, load_attribute_mo
 from icaocheck.config import Config
 from icaocheck.crops import cut_crops
 from icaocheck.detect import FaceDetector
-from icaocheck.io import ImageReadError, image_from_array, load_image
+from icaocheck.io import ImageReadError, ImageSource, load_source, source_name
 from icaocheck.landmarks import LandmarkPredictor
 from icaocheck.timing import ms_since
 from icaocheck.types import CheckResult, Crops, Face, ImageRecord, ImageResult, ImageStatus, Landmarks, Verdict
@@ -116,16 +116,17 @@ class Pipeline:
             landmarks = Landmarks(((landmarks.points + 0.5) * scale - 0.5).astype(np.float32))
         return FaceAnalysis(faces, assessed, landmarks, crops)
 
-    def audit(self, source: str | Path | np.ndarray) -> ImageResult:
-        """Audit one photo given as a file path or an image array (BGR, BGRA or gray)."""
+    def audit(self, source: ImageSource, name: str | None = None) -> ImageResult:
+        """Audit one photo: a file path, an image array (BGR, BGRA or gray), a PIL image, or an image file's bytes.
+
+        ``name`` is the result's path (default: see :func:`~icaocheck.io.source_name`). Raises TypeError
+        for a ``source`` of another type; a bad photo is a result with status ERROR, never an exception.
+        """
         timings: dict[str, float] = {}
         started = clock = time.perf_counter()
-        name = "<array>" if isinstance(source, np.ndarray) else str(source)
+        name = source_name(source) if name is None else name
         try:
-            if isinstance(source, np.ndarray):
-                record = image_from_array(source)
-            else:
-                record = load_image(source, self.config.max_image_pixels, self.decode_min_side)
+            record = load_source(source, name, self.config.max_image_pixels, self.decode_min_side)
         except ImageReadError as error:
             timings["total"] = ms_since(started)
             return ImageResult(name, ImageStatus.ERROR, error.reason, timings_ms=timings)
