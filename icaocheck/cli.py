@@ -522,72 +522,55 @@ def evaluate(
     ],
     attribute: Annotated[str, typer.Option("--attribute", "-a", help="eyes, mouth or veil.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the plots and summaries.")] = Path("evaluation"),
-    split: Annotated[str, typer.Option(help="validation (groups no model saw) or all.")] = "validation",
+    work_dir: Annotated[
+        Path, typer.Option("--work", help="Folder for the per-photo score table (reused while the model is the same).")
+    ] = Path("work/evaluation"),
     workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes; 0 = one per core.")] = 1,
-    plots: Annotated[bool, typer.Option(help="Write DET and precision-recall PNGs (needs matplotlib).")] = True,
+    cross_source: Annotated[
+        bool, typer.Option(help="Also measure each source at a threshold (and fusion) chosen without it.")
+    ] = False,
+    plots: Annotated[bool, typer.Option(help="Write the DET plot (needs matplotlib).")] = True,
     write_threshold: Annotated[
-        bool, typer.Option(help="Ship the EER threshold found here: write it into the model card.")
+        bool, typer.Option(help="Ship the validation EER threshold and the test figures in the model card.")
     ] = False,
     fusion: Annotated[
-        str, typer.Option(help="keep the card's fusion; fit one on training photos; or drop it.")
+        str, typer.Option(help="keep the card's fusion; fit one on validation photos and ship it; or drop it.")
     ] = "keep",
 ) -> None:
-    """Measure a check on whole labelled photos through the whole pipeline: DET, EER, rates at the shipped threshold."""
-    from icaocheck.classify import load_attribute_model
+    """Measure a check on held-out photos through the whole pipeline: thresholds chosen on validation, test reported."""
     from icaocheck.evaluate import (
         ATTRIBUTE_LABELS,
-        fit_photo_fusion,
+        evaluate_attribute,
+        fused_decision,
         markdown_summary,
-        read_evaluation_set,
-        score_photos,
-        ship_threshold,
-        summarise,
-        write_fusion,
+        ship,
         write_outputs,
     )
     from icaocheck.model_files import models_dir
 
-    if attribute not in ATTRIBUTE_LABELS or split not in ("validation", "all"):
+    if attribute not in ATTRIBUTE_LABELS or fusion not in ("keep", "fit", "drop"):
         console.print(
-            f"[red]error:[/] expected --attribute among {', '.join(ATTRIBUTE_LABELS)} and --split validation|all"
+            f"[red]error:[/] expected --attribute among {', '.join(ATTRIBUTE_LABELS)} and --fusion keep|fit|drop"
         )
-        raise typer.Exit(EXIT_INPUT_ERROR)
+        raise typer.Exit(EXIT_USAGE)
+    if fusion == "fit" and fused_decision(attribute) is None:
+        console.print(f"[red]error:[/] --fusion fit: the run time cannot apply a fusion to the {attribute} model")
+        raise typer.Exit(EXIT_USAGE)
     if plots and importlib.util.find_spec("matplotlib") is None:
         console.print("[red]error:[/] plots need matplotlib: pip install 'icaocheck[train]', or pass --no-plots")
-        raise typer.Exit(EXIT_INPUT_ERROR)
-    model = load_attribute_model(attribute)
-    if model is None:
-        console.print(f"[red]error:[/] no {attribute} model in the models folder: train it first")
-        raise typer.Exit(EXIT_INPUT_ERROR)
+        raise typer.Exit(EXIT_USAGE)
     card_path = models_dir() / f"{attribute}.json"
-    if fusion == "fit":
-        training = [photo for csv_file in labels for photo in read_evaluation_set(csv_file, attribute, "train")]
-        with console.status(f"scoring {len(training)} training photos for the fusion"):
-            fitted = fit_photo_fusion(attribute, score_photos(training, attribute, workers))
-        write_fusion(card_path, fitted, f"{len(training)} training photos of {', '.join(map(str, labels))}")
-        console.print(f"fusion fitted: {fitted}")
-    elif fusion == "drop":
-        write_fusion(card_path, None)
-    elif fusion != "keep":
-        console.print("[red]error:[/] expected --fusion keep, fit or drop")
-        raise typer.Exit(EXIT_INPUT_ERROR)
-    # A changed fusion changes what the score means: its threshold must be set anew.
-    write_threshold = write_threshold or fusion != "keep"
-    photos = [photo for csv_file in labels for photo in read_evaluation_set(csv_file, attribute, split)]
-    with console.status(f"scoring {len(photos)} photos"):
-        scored = score_photos(photos, attribute, workers)
-    if write_threshold:
-        if split != "validation":
-            console.print(
-                "[red]error:[/] --write-threshold needs --split validation: a threshold is set on unseen photos"
-            )
-            raise typer.Exit(EXIT_INPUT_ERROR)
-        ship_threshold(models_dir() / f"{attribute}.json", summarise(attribute, scored, None), [str(p) for p in labels])
-        model = load_attribute_model(attribute)
-        assert model is not None
-        console.print(f"wrote threshold {model.card.threshold:.4f} into {models_dir() / f'{attribute}.json'}")
-    evaluation = summarise(attribute, scored, model.card.threshold)
-    for path in write_outputs(scored, evaluation, out_dir, plots=plots):
+    if not card_path.is_file():
+        console.print(f"[red]error:[/] no {attribute} model in the models folder: train it first")
+        raise typer.Exit(EXIT_USAGE)
+    with console.status(f"scoring the held-out photos of {attribute} (cached in {work_dir})"):
+        table, evaluation = evaluate_attribute(labels, attribute, work_dir, workers, cross_source)
+    if write_threshold or fusion != "keep":
+        # A changed fusion changes what the score means: its threshold is set anew.
+        fuse = fusion == "fit" or (fusion == "keep" and "fusion" in json.loads(card_path.read_text()))
+        shipped = ship(card_path, evaluation, fuse, [str(p) for p in labels])
+        console.print(f"wrote {shipped.decision}'s threshold {shipped.threshold:.4f} into {card_path}")
+    for path in write_outputs(table, evaluation, out_dir, plots=plots):
         console.print(f"wrote {path}")
     stdout_console.print(markdown_summary(evaluation))
 

@@ -1,15 +1,25 @@
 """Accuracy of an attribute check on whole labelled photos, through the whole pipeline.
 
-Each photo is decoded, detected, landmarked, cropped and scored exactly as ``scan`` does. The
-photos are the validation groups of the same split the training used, so no model saw them.
-Beside the CNN score, a landmark-geometry baseline (eye opening, lip gap) is measured on the
-same photos.
+The protocol (``icaocheck.split``): no model trains on validation or test groups; every choice
+(threshold, fusion weights) is made on validation photos, pooled across sources; test photos are
+only measured. Cross-source figures go further: for each source S the choice is made on the
+validation photos of every *other* source, and measured on every held-out photo of S, so they say
+how a check fares on photos from a source it was never tuned on.
+
+Each held-out photo is decoded, detected, landmarked, cropped and scored exactly as ``scan`` does,
+once, into a score table (one row per photo: classifier scores, every landmark feature, skin
+tone), cached under a work folder. Everything else is arithmetic on that table: each
+:class:`Decision` (classifier, geometry alone, or their logistic fusion) is calibrated and
+measured the same way, and the one with the lowest cross-source error is named.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -21,9 +31,12 @@ from icaocheck.checks.attributes import ATTRIBUTE_CHECKS
 from icaocheck.checks.geometry import FEATURES
 from icaocheck.config import Config
 from icaocheck.fusion import Fusion, fit_fusion
+from icaocheck.io import ImageReadError, load_image
+from icaocheck.model_files import models_dir, sha256_of
 from icaocheck.pipeline import Pipeline
-from icaocheck.split import is_held_out_group
-from icaocheck.training.metrics import det_curve, eer, rates_at
+from icaocheck.skin_tone import DARK, ITA_GROUPS, individual_typology_angle, ita_group
+from icaocheck.split import Split, split_of
+from icaocheck.training.metrics import det_curve, eer
 from icaocheck.types import ImageStatus
 
 # Labels of the non-compliant (positive) and compliant (negative) classes, per evaluated attribute.
@@ -34,8 +47,8 @@ ATTRIBUTE_LABELS = {
 }
 # Only whole photos are evaluated: pre-cut eye patches say nothing about the pipeline.
 WHOLE_PHOTO_KINDS = ("face", "frame")
-# The landmark feature measured beside each model, and its sign as a score (larger = non-compliant).
-GEOMETRY_FEATURE = {"eyes": ("eye_opening", -1.0), "mouth": ("lip_gap", 1.0)}
+HELD_OUT = (Split.VALIDATION.value, Split.TEST.value)
+NO_SKIN_COLOUR = "not measurable (gray photo or colour cast)"
 # FPR / FNR in % at each system's operating point (Mazandarani et al. 2021, Table 3).
 PAPER_TABLE_3 = {
     "eyes": {
@@ -58,23 +71,11 @@ class LabelledPath:
     label: int  # 1 non-compliant, 0 compliant
     source: str
     group: str
+    split: str  # a Split value
 
 
-@dataclass(frozen=True)
-class PhotoScore:
-    path: str
-    label: int
-    source: str
-    group: str
-    status: str
-    score: float | None  # the check's value as shipped (the fused score when the card has a fusion)
-    cnn: float | None  # the classifier's own score
-    feature: float | None  # the attribute's landmark feature (GEOMETRY_FEATURE), raw
-    geometry: float | None  # the geometry baseline's score: the feature signed so larger = non-compliant
-
-
-def read_evaluation_set(labels_csv: Path, attribute: str, split: str = "validation") -> list[LabelledPath]:
-    """Whole photos labelled for ``attribute`` (eyes | mouth | veil), of the ``split``: validation, train or all."""
+def read_evaluation_set(labels_csv: Path, attribute: str, splits: Sequence[str] = HELD_OUT) -> list[LabelledPath]:
+    """Whole photos labelled for ``attribute`` (eyes | mouth | veil) whose group is on one of ``splits``."""
     column, positive, negative = ATTRIBUTE_LABELS[attribute]
     out: list[LabelledPath] = []
     with labels_csv.open(newline="") as stream:
@@ -83,11 +84,32 @@ def read_evaluation_set(labels_csv: Path, attribute: str, split: str = "validati
                 continue
             if row["label"] not in (positive, negative):
                 continue  # ambiguous
-            if split != "all" and is_held_out_group(row["group"]) != (split == "validation"):
+            side = split_of(row["group"]).value
+            if side not in splits:
                 continue
             path = str(labels_csv.parent / row["path"])
-            out.append(LabelledPath(path, int(row["label"] == positive), row["source"], row["group"]))
+            out.append(LabelledPath(path, int(row["label"] == positive), row["source"], row["group"], side))
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The score table: one row per photo, scored once
+
+
+@dataclass(frozen=True)
+class PhotoScore:
+    photo: LabelledPath
+    status: str  # an ImageStatus value
+    # Measurements by column name; a column is absent where it could not be measured (no face,
+    # rotated face, gray photo). Columns: "cnn" (the classifier's own score, the worse eye for
+    # eyes), "cnn_right_eye" and "cnn_left_eye", every name in FEATURES, and "ita" (skin tone).
+    values: dict[str, float] = field(default_factory=dict)
+
+    def has(self, columns: Sequence[str]) -> bool:
+        return all(name in self.values for name in columns)
+
+
+_ID_COLUMNS = ("path", "label", "source", "group", "split", "status")
 
 
 def _check_name(attribute: str) -> str:
@@ -97,18 +119,24 @@ def _check_name(attribute: str) -> str:
 def _score_photo(pipeline: Pipeline, item: tuple[LabelledPath, str]) -> PhotoScore:
     photo, attribute = item
     result = pipeline.audit(photo.path)
-    score = cnn = feature = geometry = None
+    values: dict[str, float] = {}
     if result.status is ImageStatus.OK and result.landmarks is not None:
         check = result.check(_check_name(attribute))
         if check is not None and check.value is not None:
-            score = check.value
-            cnn = check.details.get("cnn", score)
-        if attribute in GEOMETRY_FEATURE:
-            name, sign = GEOMETRY_FEATURE[attribute]
-            feature = FEATURES[name](result.landmarks)
-            geometry = sign * feature
-    status = result.status.value
-    return PhotoScore(photo.path, photo.label, photo.source, photo.group, status, score, cnn, feature, geometry)
+            values["cnn"] = check.details.get("cnn", check.value)
+            values.update(
+                {f"cnn_{eye}": check.details[eye] for eye in ("right_eye", "left_eye") if eye in check.details}
+            )
+        values.update({name: feature(result.landmarks) for name, feature in FEATURES.items()})
+        try:
+            angle = individual_typology_angle(
+                load_image(photo.path, pipeline.config.max_image_pixels).pixels, result.landmarks
+            )
+        except ImageReadError:
+            angle = None
+        if angle is not None:
+            values["ita"] = angle
+    return PhotoScore(photo, result.status.value, values)
 
 
 def score_photos(
@@ -121,230 +149,506 @@ def score_photos(
     return list(map_with_pipeline(_score_photo, ((p, attribute) for p in photos), workers, config, models))
 
 
-@dataclass
-class OperatingPoint:
+def table_path(work_dir: Path, attribute: str, models: Path | None = None) -> Path:
+    """Where the score table of ``attribute`` is cached: named by the model file's sha256, so a new model rescores."""
+    digest = sha256_of((models or models_dir()) / f"{attribute}.onnx")[:12]
+    return work_dir / f"{attribute}_scores_{digest}.csv"
+
+
+def write_table(table: list[PhotoScore], path: Path) -> None:
+    columns = sorted({name for row in table for name in row.values})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow([*_ID_COLUMNS, *columns])
+        for row in table:
+            p = row.photo
+            ids = [p.path, p.label, p.source, p.group, p.split, row.status]
+            writer.writerow([*ids, *(repr(row.values[c]) if c in row.values else "" for c in columns)])
+
+
+def read_table(path: Path) -> list[PhotoScore]:
+    table = []
+    with path.open(newline="") as stream:
+        for row in csv.DictReader(stream):
+            photo = LabelledPath(row["path"], int(row["label"]), row["source"], row["group"], row["split"])
+            values = {k: float(v) for k, v in row.items() if k not in _ID_COLUMNS and v != ""}
+            table.append(PhotoScore(photo, row["status"], values))
+    return table
+
+
+def collect_scores(
+    photos: list[LabelledPath], attribute: str, work_dir: Path, workers: int = 1, models: Path | None = None
+) -> list[PhotoScore]:
+    """The score table of ``photos``: read from ``work_dir`` when it holds exactly these photos and every
+    feature column, else scored through the pipeline and written there."""
+    path = table_path(work_dir, attribute, models)
+    if path.is_file():
+        cached = read_table(path)
+        columns = {name for row in cached for name in row.values}
+        if [r.photo for r in cached] == photos and set(FEATURES) <= columns:
+            return cached
+    table = score_photos(photos, attribute, workers, models=models)
+    write_table(table, path)
+    return table
+
+
+# ---------------------------------------------------------------------------------------------
+# Decisions: how a photo is called non-compliant from its row, and their calibration
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One way of calling a photo non-compliant from its score-table columns.
+
+    ``cnn`` and ``feature`` name one column per part: one part, or the right and left eye. A part's
+    score is the classifier's, the feature signed so that larger means non-compliant, or, when both
+    are named, their logistic fusion. The worst part decides (one closed eye fails the photo).
+    """
+
+    name: str
+    cnn: tuple[str, ...] = ()
+    feature: tuple[str, ...] = ()
+    feature_sign: float = 1.0  # +1 when a larger feature value means non-compliant
+
+    def __post_init__(self) -> None:
+        if not self.cnn and not self.feature:
+            raise ValueError(f"expected a classifier or a feature column, got neither for {self.name!r}")
+        if self.cnn and self.feature and len(self.cnn) != len(self.feature):
+            raise ValueError(f"expected one feature per classifier column, got {self.cnn} and {self.feature}")
+        if self.feature_sign not in (1.0, -1.0):
+            raise ValueError(f"expected a feature sign of +1 or -1, got {self.feature_sign}")
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.cnn + self.feature
+
+    @property
+    def parts(self) -> int:
+        return len(self.cnn or self.feature)
+
+
+_EYE_CNN = ("cnn_right_eye", "cnn_left_eye")
+_EYE_OPENING = ("right_eye_opening", "left_eye_opening")
+# Every decision measured per attribute, the shipped classifier first. A new feature or a new
+# decision is one line here.
+DECISIONS: dict[str, tuple[Decision, ...]] = {
+    "eyes": (
+        Decision("CNN", cnn=_EYE_CNN),
+        Decision("dlib geometry", feature=_EYE_OPENING, feature_sign=-1.0),
+        Decision("CNN + dlib geometry", cnn=_EYE_CNN, feature=_EYE_OPENING, feature_sign=-1.0),
+    ),
+    "mouth": (
+        Decision("CNN", cnn=("cnn",)),
+        Decision("dlib geometry", feature=("lip_gap",)),
+        Decision("CNN + dlib geometry", cnn=("cnn",), feature=("lip_gap",)),
+    ),
+    "veil": (Decision("CNN", cnn=("cnn",)),),
+}
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A decision made concrete on some photos: the fusion's weights (when it fuses) and the EER threshold."""
+
+    decision: Decision
     threshold: float
-    fpr: float
-    fnr: float
-    precision: float
-    recall: float
+    fusion: Fusion | None = None
+
+    def scores(self, rows: Sequence[PhotoScore]) -> np.ndarray:
+        """One score per row (rows must hold the decision's columns): the worst part's."""
+        return _part_scores(self.decision, self.fusion, rows).max(axis=1)
+
+
+def _column(rows: Sequence[PhotoScore], name: str) -> np.ndarray:
+    return np.array([row.values[name] for row in rows], dtype=np.float64)
+
+
+def _part_scores(decision: Decision, fusion: Fusion | None, rows: Sequence[PhotoScore]) -> np.ndarray:
+    parts = []
+    for i in range(decision.parts):
+        cnn = _column(rows, decision.cnn[i]) if decision.cnn else None
+        feature = _column(rows, decision.feature[i]) if decision.feature else None
+        if cnn is not None and feature is not None:
+            assert fusion is not None, "a fusing decision is scored with its fitted fusion"
+            parts.append(fusion.apply(cnn, feature))
+        else:
+            parts.append(cnn if cnn is not None else decision.feature_sign * feature)
+    return np.column_stack(parts) if rows else np.zeros((0, decision.parts))
+
+
+def _labels(rows: Sequence[PhotoScore]) -> np.ndarray:
+    return np.array([row.photo.label for row in rows], dtype=np.int64)
+
+
+def calibrate(decision: Decision, rows: Sequence[PhotoScore]) -> Calibration:
+    """Fit ``decision`` on ``rows`` (holding its columns and both labels): fusion weights, then EER threshold.
+
+    A fusion is fitted on every part of every photo (each eye carries the photo's label).
+    """
+    fusion = None
+    if decision.cnn and decision.feature:
+        labels = np.repeat(_labels(rows), decision.parts)
+        cnn = np.column_stack([_column(rows, c) for c in decision.cnn]).ravel()
+        feature = np.column_stack([_column(rows, f) for f in decision.feature]).ravel()
+        fusion = fit_fusion(decision.feature[0], cnn, feature, labels)
+    scores = Calibration(decision, math.nan, fusion).scores(rows)
+    return Calibration(decision, eer(scores, _labels(rows))[1], fusion)
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Errors of one decision on some photos. A rate is None when its class is absent."""
+
+    photos: int
+    positives: int
+    negatives: int
+    threshold: float | None  # where FPR and FNR were read (None: each photo at its own source's threshold)
+    fpr: float | None
+    fnr: float | None
+    eer: float | None  # None unless both classes are present and one score scale holds for all photos
+
+    @property
+    def half_total_error(self) -> float | None:
+        """(FPR + FNR) / 2, the figure decisions are compared on."""
+        return None if self.fpr is None or self.fnr is None else (self.fpr + self.fnr) / 2
+
+
+def rates(scores: np.ndarray, labels: np.ndarray, threshold: float | None) -> Rates:
+    """Rates of ``scores`` flagged at ``threshold``.
+
+    ``threshold`` None reads ``scores`` as decisions (0 or 1) made at thresholds of their own: no EER then.
+    """
+    flagged = scores >= (0.5 if threshold is None else threshold)
+    positive = labels == 1
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    both = n_pos > 0 and n_neg > 0
+    return Rates(
+        photos=int(labels.size),
+        positives=n_pos,
+        negatives=n_neg,
+        threshold=threshold,
+        fpr=float(flagged[~positive].mean()) if n_neg else None,
+        fnr=float((~flagged[positive]).mean()) if n_pos else None,
+        eer=eer(scores, labels)[0] if both and threshold is not None else None,
+    )
+
+
+@dataclass
+class DecisionResult:
+    decision: str
+    threshold: float  # calibrated on validation photos, pooled across sources
+    fusion: dict[str, float | str] | None
+    validation: Rates  # in-source, on the photos the threshold was chosen on
+    test: Rates
+    test_per_source: dict[str, Rates]
+    cross_source: Rates | None = None  # every source measured at a threshold chosen without it, pooled
+    cross_source_per_source: dict[str, Rates] = field(default_factory=dict)
+
+
+def _by_source(rows: Sequence[PhotoScore]) -> dict[str, list[PhotoScore]]:
+    out: dict[str, list[PhotoScore]] = {}
+    for row in rows:
+        out.setdefault(row.photo.source, []).append(row)
+    return dict(sorted(out.items()))
+
+
+def _on_split(rows: Sequence[PhotoScore], split: Split) -> list[PhotoScore]:
+    return [row for row in rows if row.photo.split == split.value]
+
+
+def evaluate_decision(decision: Decision, table: Sequence[PhotoScore], cross_source: bool) -> DecisionResult:
+    """Calibrate on validation photos, measure on test photos (pooled and per source), and cross-source."""
+    usable = [row for row in table if row.has(decision.columns)]
+    validation, test = _on_split(usable, Split.VALIDATION), _on_split(usable, Split.TEST)
+    calibration = calibrate(decision, validation)
+
+    def measured(rows: Sequence[PhotoScore]) -> Rates:
+        return rates(calibration.scores(rows), _labels(rows), calibration.threshold)
+
+    result = DecisionResult(
+        decision.name,
+        calibration.threshold,
+        None if calibration.fusion is None else calibration.fusion.as_dict(),
+        measured(validation),
+        measured(test),
+        {source: measured(rows) for source, rows in _by_source(test).items()},
+    )
+    if cross_source:
+        result.cross_source_per_source, result.cross_source = cross_source_rates(decision, usable)
+    return result
+
+
+def cross_source_rates(decision: Decision, usable: Sequence[PhotoScore]) -> tuple[dict[str, Rates], Rates]:
+    """For each source S: calibrated on the validation photos of every other source, measured on S's held-out photos.
+
+    Returns the rates per source and, pooled, the rates of all those decisions together (each photo
+    judged at its own source's threshold, so no pooled EER).
+    """
+    per_source: dict[str, Rates] = {}
+    decisions, labels = [], []
+    validation = _on_split(usable, Split.VALIDATION)
+    for source, rows in _by_source(usable).items():
+        calibration = calibrate(decision, [row for row in validation if row.photo.source != source])
+        scores = calibration.scores(rows)
+        per_source[source] = rates(scores, _labels(rows), calibration.threshold)
+        decisions.append((scores >= calibration.threshold).astype(np.float64))
+        labels.append(_labels(rows))
+    return per_source, rates(np.concatenate(decisions), np.concatenate(labels), None)
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole evaluation of one attribute
+
+
+@dataclass
+class Coverage:
+    """What happened to the photos of one split and source before any decision."""
+
+    photos: int
+    no_face: int
+    unreadable: int
+    not_assessed: int  # a face was found but the classifier could not score it (rotated face)
 
 
 @dataclass
 class Evaluation:
     attribute: str
-    photos: int
-    positives: int
-    negatives: int
-    no_face_rate: float
-    not_assessed_rate: float  # a face was found but the check could not score it (rotated face)
-    error_rate: float
-    eer: float  # of the shipped score (fused when the model card has a fusion)
-    eer_threshold: float
-    classifier_eer: float  # of the classifier's own score
-    at_shipped: OperatingPoint | None
-    # At the shipped threshold, counting a photo without a face as flagged, as `scan` does.
-    system_at_shipped: OperatingPoint | None
-    geometry_eer: float | None
-    geometry_threshold: float | None
-    per_source: dict[str, dict[str, float]] = field(default_factory=dict)
+    coverage: dict[str, dict[str, Coverage]]  # split → source → counts
+    decisions: list[DecisionResult]
+    chosen: str | None  # the decision with the lowest pooled cross-source (FPR + FNR) / 2
+    card_threshold: float | None  # the model card's threshold when this ran
+    test_at_card_threshold: Rates | None  # the classifier, on test, at that threshold
+    # Classifier false alarms on compliant faces by skin-tone group: split → group → counts.
+    skin_tone: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     paper_table_3: dict[str, tuple[float, float]] = field(default_factory=dict)
 
-
-def operating_point(scores: np.ndarray, labels: np.ndarray, threshold: float) -> OperatingPoint:
-    fpr, fnr = rates_at(scores, labels, threshold)
-    flagged = scores >= threshold
-    true_positive = int(np.sum(flagged & (labels == 1)))
-    precision = true_positive / max(int(np.sum(flagged)), 1)
-    return OperatingPoint(threshold, fpr, fnr, precision, 1.0 - fnr)
+    def decision(self, name: str) -> DecisionResult:
+        return next(d for d in self.decisions if d.decision == name)
 
 
-def fit_photo_fusion(attribute: str, scored: list[PhotoScore]) -> Fusion:
-    """Fusion of the classifier score with the attribute's landmark feature, fitted on ``scored`` (training photos)."""
-    usable = [s for s in scored if s.cnn is not None and s.feature is not None]
-    return fit_fusion(
-        GEOMETRY_FEATURE[attribute][0],
-        np.array([s.cnn for s in usable]),
-        np.array([s.feature for s in usable]),
-        np.array([s.label for s in usable]),
-    )
+def _coverage(rows: Sequence[PhotoScore]) -> Coverage:
+    status = Counter(row.status for row in rows)
+    not_assessed = sum(row.status == ImageStatus.OK.value and "cnn" not in row.values for row in rows)
+    return Coverage(len(rows), status[ImageStatus.NO_FACE.value], status[ImageStatus.ERROR.value], not_assessed)
 
 
-def _system_point(scored: list[PhotoScore], threshold: float) -> OperatingPoint:
-    """Rates over every readable photo, a photo without a face counting as flagged."""
-    readable = [s for s in scored if s.status != "error"]
-    scores = np.array([2.0 if s.score is None else s.score for s in readable])  # above any threshold in [0, 1]
-    labels = np.array([s.label for s in readable])
-    return operating_point(scores, labels, threshold)
+def skin_tone_false_alarms(table: Sequence[PhotoScore], threshold: float) -> dict[str, dict[str, dict[str, float]]]:
+    """Compliant photos flagged by the classifier at ``threshold``, per split and ITA group (gray photos apart)."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    groups = [name for name, _ in ITA_GROUPS] + [DARK, NO_SKIN_COLOUR]
+    for split in (Split.VALIDATION, Split.TEST):
+        rows = [r for r in _on_split(table, split) if r.photo.label == 0 and "cnn" in r.values]
+        table_of_split: dict[str, dict[str, float]] = {}
+        for group in groups:
+            mine = [r for r in rows if (ita_group(r.values["ita"]) if "ita" in r.values else NO_SKIN_COLOUR) == group]
+            flagged = sum(r.values["cnn"] >= threshold for r in mine)
+            table_of_split[group] = {
+                "photos": len(mine),
+                "flagged": flagged,
+                "false_alarm_rate": flagged / len(mine) if mine else math.nan,
+            }
+        out[split.value] = table_of_split
+    return out
 
 
-def summarise(attribute: str, scored: list[PhotoScore], shipped_threshold: float | None) -> Evaluation:
-    """EER, rates at the shipped threshold and failure shares; photos without a face are left out of the rates."""
-    assessed = [s for s in scored if s.score is not None]
-    scores = np.array([s.score for s in assessed], dtype=np.float64)
-    labels = np.array([s.label for s in assessed], dtype=np.int64)
-    cnn_eer, eer_threshold = eer(scores, labels)
-    geometric = [s for s in assessed if s.geometry is not None]
-    geometry_eer = geometry_threshold = None
-    if geometric:
-        geometry_eer, geometry_threshold = eer(
-            np.array([s.geometry for s in geometric]), np.array([s.label for s in geometric])
-        )
-    per_source: dict[str, dict[str, float]] = {}
-    threshold = shipped_threshold if shipped_threshold is not None else eer_threshold
-    for source in sorted({s.source for s in scored}):
-        mine = [s for s in scored if s.source == source]
-        hits = [s for s in mine if s.score is not None]
-        flagged = sum((s.score or 0.0) >= threshold for s in hits)
-        per_source[source] = {
-            "photos": len(mine),
-            "label_non_compliant": float(np.mean([s.label for s in mine])),
-            "no_face": sum(s.status == "no_face" for s in mine),
-            "flagged_share": flagged / max(len(hits), 1),
-        }
+def evaluate_table(
+    attribute: str, table: Sequence[PhotoScore], card_threshold: float | None, cross_source: bool = True
+) -> Evaluation:
+    """Every decision of ``attribute`` calibrated and measured on ``table`` (validation and test rows)."""
+    coverage = {
+        split.value: {source: _coverage(rows) for source, rows in _by_source(_on_split(table, split)).items()}
+        for split in (Split.VALIDATION, Split.TEST)
+    }
+    results = [evaluate_decision(decision, table, cross_source) for decision in DECISIONS[attribute]]
+    compared = [r for r in results if r.cross_source is not None and r.cross_source.half_total_error is not None]
+    chosen = min(compared, key=lambda r: r.cross_source.half_total_error).decision if compared else None  # type: ignore[union-attr]
+    classifier_rows = [r for r in _on_split(table, Split.TEST) if "cnn" in r.values]
+    at_card = None
+    if card_threshold is not None:
+        at_card = rates(_column(classifier_rows, "cnn"), _labels(classifier_rows), card_threshold)
+    shipped = results[0].threshold if card_threshold is None else card_threshold
     return Evaluation(
-        attribute=attribute,
-        photos=len(scored),
-        positives=int(sum(s.label for s in scored)),
-        negatives=int(sum(1 - s.label for s in scored)),
-        no_face_rate=sum(s.status == "no_face" for s in scored) / max(len(scored), 1),
-        not_assessed_rate=sum(s.status == "ok" and s.score is None for s in scored) / max(len(scored), 1),
-        error_rate=sum(s.status == "error" for s in scored) / max(len(scored), 1),
-        eer=cnn_eer,
-        eer_threshold=eer_threshold,
-        classifier_eer=eer(np.array([s.cnn for s in assessed]), labels)[0],
-        at_shipped=None if shipped_threshold is None else operating_point(scores, labels, shipped_threshold),
-        system_at_shipped=None if shipped_threshold is None else _system_point(scored, shipped_threshold),
-        geometry_eer=geometry_eer,
-        geometry_threshold=geometry_threshold,
-        per_source=per_source,
-        paper_table_3=PAPER_TABLE_3[attribute],
+        attribute,
+        coverage,
+        results,
+        chosen,
+        card_threshold,
+        at_card,
+        skin_tone_false_alarms(table, shipped),
+        PAPER_TABLE_3[attribute],
     )
 
 
-def write_plots(scored: list[PhotoScore], evaluation: Evaluation, out_dir: Path) -> list[Path]:
-    """DET and precision–recall curves as PNG files (needs matplotlib, from the ``train`` extra)."""
+def evaluate_attribute(
+    labels: Sequence[Path],
+    attribute: str,
+    work_dir: Path,
+    workers: int = 1,
+    cross_source: bool = True,
+    models: Path | None = None,
+) -> tuple[list[PhotoScore], Evaluation]:
+    """Score the held-out photos of ``labels`` once (cached in ``work_dir``) and evaluate every decision on them."""
+    photos = [photo for labels_csv in labels for photo in read_evaluation_set(labels_csv, attribute)]
+    table = collect_scores(photos, attribute, work_dir, workers, models)
+    card = json.loads(((models or models_dir()) / f"{attribute}.json").read_text())
+    # A fused card's threshold applies to fused scores, not to the classifier's.
+    card_threshold = None if card.get("fusion") else card.get("threshold")
+    return table, evaluate_table(attribute, table, card_threshold, cross_source)
+
+
+def fused_decision(attribute: str) -> Decision | None:
+    """The decision a model card can ship as its fusion: one classifier part fused with one feature."""
+    return next((d for d in DECISIONS[attribute] if d.cnn and d.feature and d.parts == 1), None)
+
+
+def ship(card_path: Path, evaluation: Evaluation, fuse: bool, labels: list[str]) -> DecisionResult:
+    """Write the validation-calibrated threshold (and, with ``fuse``, the fusion) of the card's decision into it."""
+    fused = fused_decision(evaluation.attribute)
+    if fuse and fused is None:
+        raise ValueError(f"expected an attribute whose fusion the run time can apply, got {evaluation.attribute}")
+    shipped = evaluation.decision(fused.name) if fuse and fused is not None else evaluation.decisions[0]
+    fusion = None if shipped.fusion is None else Fusion(**shipped.fusion)  # type: ignore[arg-type]
+    write_fusion(card_path, fusion, "validation groups' photos, pooled across sources" if fusion else "")
+    ship_threshold(card_path, shipped, labels)
+    return shipped
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing it down
+
+
+def _percent(rate: float | None) -> str:
+    return "—" if rate is None or math.isnan(rate) else f"{rate * 100:.2f}"
+
+
+def _rates_cells(r: Rates) -> str:
+    return f"{r.photos} ({r.positives} / {r.negatives}) | {_percent(r.fpr)} | {_percent(r.fnr)} | {_percent(r.eer)}"
+
+
+def markdown_summary(evaluation: Evaluation) -> str:
+    e = evaluation
+    header = "| {} | photos (non-compliant / compliant) | FPR % | FNR % | EER % | threshold |"
+    rule = "|---|---|---|---|---|---|"
+    lines = [
+        f"# Evaluation: {e.attribute} ({date.today().isoformat()})",
+        "",
+        "Whole photos through the whole pipeline, held-out groups only (`icaocheck.split`). Each decision's "
+        "threshold (and fusion) is chosen at the EER point of the validation photos, pooled across sources; test "
+        "photos are only measured. Cross-source: each source is measured at a threshold (and fusion) chosen on the "
+        "validation photos of the other sources. FPR = compliant photos flagged, FNR = non-compliant photos passed; "
+        "photos without a face or with a rotated face are not in the rates (see coverage). '—': class absent.",
+        "",
+        "## Test",
+        "",
+        header.format("decision"),
+        rule,
+    ]
+    for d in e.decisions:
+        lines.append(f"| {d.decision} | {_rates_cells(d.test)} | {d.threshold:.4f} |")
+    if e.test_at_card_threshold is not None:
+        lines.append(
+            f"| CNN at the card's threshold | {_rates_cells(e.test_at_card_threshold)} | {e.card_threshold:.4f} |"
+        )
+    for system, (fpr, fnr) in e.paper_table_3.items():
+        lines.append(f"| {system} (published, own test set) | | {fpr} | {fnr} | | |")
+    if any(d.cross_source is not None for d in e.decisions):
+        lines += ["", "## Cross-source (pooled over sources, each at a threshold chosen without it)", ""]
+        lines += [
+            "| decision | photos (non-compliant / compliant) | FPR % | FNR % | (FPR + FNR) / 2 % |",
+            "|---|---|---|---|---|",
+        ]
+        for d in e.decisions:
+            if d.cross_source is not None:
+                c = d.cross_source
+                lines.append(
+                    f"| {d.decision} | {c.photos} ({c.positives} / {c.negatives}) | {_percent(c.fpr)} | "
+                    f"{_percent(c.fnr)} | {_percent(c.half_total_error)} |"
+                )
+        if e.chosen is not None:
+            lines += ["", f"Lowest cross-source (FPR + FNR) / 2: **{e.chosen}**."]
+    for d in e.decisions:
+        lines += ["", f"## {d.decision}: per source", "", header.format("source (test)"), rule]
+        for source, r in d.test_per_source.items():
+            lines.append(f"| {source} | {_rates_cells(r)} | {d.threshold:.4f} |")
+        if d.cross_source_per_source:
+            lines += ["", header.format("source (cross-source, held-out photos)"), rule]
+            for source, r in d.cross_source_per_source.items():
+                lines.append(f"| {source} | {_rates_cells(r)} | {r.threshold:.4f} |")
+        if d.fusion is not None:
+            lines += ["", f"Fusion fitted on validation: `{json.dumps(d.fusion)}`."]
+    lines += ["", "## In-source validation (where the thresholds were chosen)", "", header.format("decision"), rule]
+    for d in e.decisions:
+        lines.append(f"| {d.decision} | {_rates_cells(d.validation)} | {d.threshold:.4f} |")
+    if e.attribute == "veil":
+        lines += [
+            "",
+            "## Classifier false alarms on uncovered faces by skin tone (individual typology angle of the cheeks)",
+            "",
+            "| split | ITA group | photos | flagged | false-alarm rate % |",
+            "|---|---|---|---|---|",
+        ]
+        for split, groups in e.skin_tone.items():
+            for group, counts in groups.items():
+                lines.append(
+                    f"| {split} | {group} | {counts['photos']:.0f} | {counts['flagged']:.0f} | "
+                    f"{_percent(counts['false_alarm_rate'])} |"
+                )
+    lines += [
+        "",
+        "## Coverage",
+        "",
+        "| split | source | photos | no face | unreadable | rotated face |",
+        "|---|---|---|---|---|---|",
+    ]
+    for split, sources in e.coverage.items():
+        for source, c in sources.items():
+            lines.append(f"| {split} | {source} | {c.photos} | {c.no_face} | {c.unreadable} | {c.not_assessed} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_det_plot(table: Sequence[PhotoScore], evaluation: Evaluation, out_dir: Path) -> Path:
+    """DET curves of every decision on the test photos, with the published operating points (needs matplotlib)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    assessed = [s for s in scored if s.score is not None]
-    scores = np.array([s.score for s in assessed])
-    labels = np.array([s.label for s in assessed])
-    _, fpr, fnr = det_curve(scores, labels)
-    name = evaluation.attribute
     figure, axis = plt.subplots(figsize=(5, 5))
-    axis.plot(fpr * 100, fnr * 100, label=f"CNN (EER {evaluation.eer * 100:.2f} %)")
-    geometric = [s for s in assessed if s.geometry is not None]
-    if geometric:
-        _, gfpr, gfnr = det_curve(np.array([s.geometry for s in geometric]), np.array([s.label for s in geometric]))
-        axis.plot(
-            gfpr * 100,
-            gfnr * 100,
-            "--",
-            label=f"landmark geometry (EER {evaluation.geometry_eer * 100:.2f} %)",
-        )
+    for decision, result in zip(DECISIONS[evaluation.attribute], evaluation.decisions, strict=True):
+        usable = [r for r in table if r.has(decision.columns)]
+        fusion = None if result.fusion is None else Fusion(**result.fusion)  # type: ignore[arg-type]
+        calibration = Calibration(decision, result.threshold, fusion)
+        test = _on_split(usable, Split.TEST)
+        _, fpr, fnr = det_curve(calibration.scores(test), _labels(test))
+        (line,) = axis.plot(fpr * 100, fnr * 100, label=f"{decision.name} (test EER {_percent(result.test.eer)} %)")
+        if result.test.fpr is not None and result.test.fnr is not None:
+            axis.plot([result.test.fpr * 100], [result.test.fnr * 100], "*", color=line.get_color())
     for system, (paper_fpr, paper_fnr) in evaluation.paper_table_3.items():
         axis.plot([paper_fpr], [paper_fnr], "o", label=system)
-    if evaluation.at_shipped is not None:
-        axis.plot(
-            [evaluation.at_shipped.fpr * 100],
-            [evaluation.at_shipped.fnr * 100],
-            "k*",
-            label="shipped threshold",
-        )
-    axis.set(xscale="log", yscale="log", xlabel="FPR (%)", ylabel="FNR (%)", title=f"DET: {name}")
+    name = evaluation.attribute
+    axis.set(xscale="log", yscale="log", xlabel="FPR (%)", ylabel="FNR (%)", title=f"DET on test photos: {name}")
     axis.set_xlim(0.1, 100)
     axis.set_ylim(0.1, 100)
     axis.grid(True, which="both", alpha=0.3)
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=7, title="★ at the validation threshold", title_fontsize=7)
     det_png = out_dir / f"{name}_det.png"
     figure.savefig(det_png, dpi=110, bbox_inches="tight")
     plt.close(figure)
-
-    order = np.argsort(-scores)
-    true_positives = np.cumsum(labels[order] == 1)
-    precision = true_positives / np.arange(1, len(order) + 1)
-    recall = true_positives / max(int(labels.sum()), 1)
-    figure, axis = plt.subplots(figsize=(5, 5))
-    axis.plot(recall, precision)
-    axis.set(xlabel="recall", ylabel="precision", title=f"precision–recall: {name}", xlim=(0, 1), ylim=(0, 1.02))
-    axis.grid(True, alpha=0.3)
-    pr_png = out_dir / f"{name}_pr.png"
-    figure.savefig(pr_png, dpi=110, bbox_inches="tight")
-    plt.close(figure)
-    return [det_png, pr_png]
+    return det_png
 
 
-def markdown_summary(evaluation: Evaluation) -> str:
-    e = evaluation
-    lines = [
-        f"# Evaluation: {e.attribute} ({date.today().isoformat()})",
-        "",
-        f"Whole photos through the whole pipeline: {e.photos} ({e.positives} non-compliant, {e.negatives} compliant); "
-        f"no face found in {e.no_face_rate * 100:.2f} %, face found but not assessed (rotated) in "
-        f"{e.not_assessed_rate * 100:.2f} %, unreadable {e.error_rate * 100:.2f} %. Rates are over assessed photos "
-        "unless the row says otherwise.",
-        "",
-        "| system | FPR % | FNR % | threshold |",
-        "|---|---|---|---|",
-        f"| icaocheck at EER | {e.eer * 100:.2f} | {e.eer * 100:.2f} | {e.eer_threshold:.4f} |",
-    ]
-    if e.classifier_eer != e.eer:
-        lines.append(
-            f"| icaocheck CNN alone (no fusion) at EER | {e.classifier_eer * 100:.2f} | "
-            f"{e.classifier_eer * 100:.2f} | |"
-        )
-    if e.at_shipped is not None:
-        s = e.at_shipped
-        lines.append(f"| icaocheck at shipped threshold | {s.fpr * 100:.2f} | {s.fnr * 100:.2f} | {s.threshold:.4f} |")
-    if e.system_at_shipped is not None:
-        s = e.system_at_shipped
-        lines.append(
-            f"| icaocheck, no face counted as flagged | {s.fpr * 100:.2f} | {s.fnr * 100:.2f} | {s.threshold:.4f} |"
-        )
-    if e.geometry_eer is not None:
-        lines.append(
-            f"| landmark geometry at EER | {e.geometry_eer * 100:.2f} | {e.geometry_eer * 100:.2f} | "
-            f"{e.geometry_threshold:.4f} |"
-        )
-    for system, (fpr, fnr) in e.paper_table_3.items():
-        lines.append(f"| {system} (published) | {fpr} | {fnr} | |")
-    if e.at_shipped is not None:
-        lines += [
-            "",
-            f"Precision {e.at_shipped.precision:.4f}, recall {e.at_shipped.recall:.4f} at the shipped threshold.",
-        ]
-    lines += [
-        "",
-        "| source | photos | share labelled non-compliant | no face | share flagged |",
-        "|---|---|---|---|---|",
-    ]
-    for source, stats in e.per_source.items():
-        lines.append(
-            f"| {source} | {stats['photos']:.0f} | {stats['label_non_compliant']:.2f} | {stats['no_face']:.0f} | "
-            f"{stats['flagged_share']:.3f} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def write_outputs(scored: list[PhotoScore], evaluation: Evaluation, out_dir: Path, plots: bool = True) -> list[Path]:
-    """The JSON and Markdown summaries, per-photo scores as CSV, and (optionally) the plots."""
+def write_outputs(table: Sequence[PhotoScore], evaluation: Evaluation, out_dir: Path, plots: bool = True) -> list[Path]:
+    """The JSON and Markdown summaries and (optionally) the DET plot."""
     out_dir.mkdir(parents=True, exist_ok=True)
     name = evaluation.attribute
     summary_json = out_dir / f"{name}_evaluation.json"
     summary_json.write_text(json.dumps(asdict(evaluation), indent=2) + "\n")
     summary_md = out_dir / f"{name}_evaluation.md"
     summary_md.write_text(markdown_summary(evaluation))
-    scores_csv = out_dir / f"{name}_scores.csv"
-    with scores_csv.open("w", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=list(asdict(scored[0]).keys()) if scored else ["path"])
-        writer.writeheader()
-        writer.writerows(asdict(s) for s in scored)
-    written = [summary_json, summary_md, scores_csv]
+    written = [summary_json, summary_md]
     if plots:
-        written += write_plots(scored, evaluation, out_dir)
+        written.append(write_det_plot(table, evaluation, out_dir))
     return written
 
 
@@ -359,24 +663,34 @@ def write_fusion(card_path: Path, fusion: Fusion | None, fitted_on: str = "") ->
     card_path.write_text(json.dumps(card, indent=2) + "\n")
 
 
-def ship_threshold(card_path: Path, evaluation: Evaluation, labels: list[str]) -> None:
-    """Make the whole-photo EER threshold the model's shipped one, and record the evaluation in its card.
+def _rates_dict(r: Rates | None) -> dict[str, float | int | None] | None:
+    if r is None:
+        return None
+    return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in asdict(r).items()}
 
-    The card keeps its crop-level metrics; ``threshold_source`` says where the threshold now comes from.
+
+def ship_threshold(card_path: Path, shipped: DecisionResult, labels: list[str]) -> None:
+    """Make ``shipped``'s validation EER threshold the card's, and record its validation, test and cross-source figures.
+
+    ``shipped`` is the decision the card's model runs (the classifier, or its fusion when the card
+    has one). The card keeps its crop-level metrics; ``threshold_source`` says where the threshold
+    now comes from.
     """
     card = json.loads(card_path.read_text())
-    card["threshold"] = round(evaluation.eer_threshold, 6)
-    card["threshold_source"] = "EER on validation photos through the whole pipeline (icaocheck evaluate)"
-    card.setdefault("metrics", {})["validation_photos"] = {
+    card["threshold"] = round(shipped.threshold, 6)
+    card["threshold_source"] = (
+        f"{shipped.decision}: EER on the validation groups' photos through the whole pipeline, pooled across sources "
+        "(icaocheck evaluate)"
+    )
+    metrics = card.setdefault("metrics", {})
+    metrics.pop("validation_photos", None)
+    metrics["photos"] = {
         "labels": labels,
-        "photos": evaluation.photos,
-        "positives": evaluation.positives,
-        "negatives": evaluation.negatives,
-        "no_face_rate": round(evaluation.no_face_rate, 6),
-        "eer": round(evaluation.eer, 6),
-        "classifier_alone_eer": round(evaluation.classifier_eer, 6),
-        "threshold": round(evaluation.eer_threshold, 6),
-        "geometry_baseline_eer": None if evaluation.geometry_eer is None else round(evaluation.geometry_eer, 6),
         "date": date.today().isoformat(),
+        "validation": _rates_dict(shipped.validation),
+        "test": _rates_dict(shipped.test),
+        "test_per_source": {s: _rates_dict(r) for s, r in shipped.test_per_source.items()},
+        "cross_source": _rates_dict(shipped.cross_source),
+        "cross_source_per_source": {s: _rates_dict(r) for s, r in shipped.cross_source_per_source.items()},
     }
     card_path.write_text(json.dumps(card, indent=2) + "\n")

@@ -99,9 +99,30 @@ def lip_gap(landmarks: Landmarks) -> float:
     return float(gap / _eye_to_chin(landmarks))
 
 
+def right_eye_opening(landmarks: Landmarks) -> float:
+    """The subject's right eye: mean lid gap over the eye's corner-to-corner width (the eye aspect ratio)."""
+    return _eye_aspect_ratio(landmarks.points[36:42])
+
+
+def left_eye_opening(landmarks: Landmarks) -> float:
+    """The subject's left eye: mean lid gap over the eye's corner-to-corner width (the eye aspect ratio)."""
+    return _eye_aspect_ratio(landmarks.points[42:48])
+
+
+def _eye_aspect_ratio(eye: np.ndarray) -> float:
+    # Each eye's own width as the scale, so a turned head (one eye foreshortened) keeps both comparable.
+    gap = (np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4])) / 2
+    return float(gap / max(float(np.linalg.norm(eye[3] - eye[0])), 1e-6))
+
+
 def _eye_to_chin(landmarks: Landmarks) -> float:
     eyes_mid = (landmarks.right_eye_center + landmarks.left_eye_center) / 2
     return max(float(np.linalg.norm(landmarks.points[8] - eyes_mid)), 1e-6)
 
 
-FEATURES = {"eye_opening": eye_opening, "lip_gap": lip_gap}
+FEATURES = {
+    "eye_opening": eye_opening,
+    "right_eye_opening": right_eye_opening,
+    "left_eye_opening": left_eye_opening,
+    "lip_gap": lip_gap,
+}
