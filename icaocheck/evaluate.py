@@ -420,7 +420,7 @@ class Evaluation:
     card_threshold: float | None  # the model card's threshold when this ran
     test_at_card_threshold: Rates | None  # the classifier, on test, at that threshold
     # Classifier false alarms on compliant faces by skin-tone group: split → group → counts.
-    skin_tone: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    skin_tone: dict[str, dict[str, dict[str, float | None]]] = field(default_factory=dict)
     paper_table_3: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def decision(self, name: str) -> DecisionResult:
@@ -433,20 +433,22 @@ def _coverage(rows: Sequence[PhotoScore]) -> Coverage:
     return Coverage(len(rows), status[ImageStatus.NO_FACE.value], status[ImageStatus.ERROR.value], not_assessed)
 
 
-def skin_tone_false_alarms(table: Sequence[PhotoScore], threshold: float) -> dict[str, dict[str, dict[str, float]]]:
+def skin_tone_false_alarms(
+    table: Sequence[PhotoScore], threshold: float
+) -> dict[str, dict[str, dict[str, float | None]]]:
     """Compliant photos flagged by the classifier at ``threshold``, per split and ITA group (gray photos apart)."""
-    out: dict[str, dict[str, dict[str, float]]] = {}
+    out: dict[str, dict[str, dict[str, float | None]]] = {}
     groups = [name for name, _ in ITA_GROUPS] + [DARK, NO_SKIN_COLOUR]
     for split in (Split.VALIDATION, Split.TEST):
         rows = [r for r in _on_split(table, split) if r.photo.label == 0 and "cnn" in r.values]
-        table_of_split: dict[str, dict[str, float]] = {}
+        table_of_split: dict[str, dict[str, float | None]] = {}
         for group in groups:
             mine = [r for r in rows if (ita_group(r.values["ita"]) if "ita" in r.values else NO_SKIN_COLOUR) == group]
             flagged = sum(r.values["cnn"] >= threshold for r in mine)
             table_of_split[group] = {
                 "photos": len(mine),
                 "flagged": flagged,
-                "false_alarm_rate": flagged / len(mine) if mine else math.nan,
+                "false_alarm_rate": flagged / len(mine) if mine else None,
             }
         out[split.value] = table_of_split
     return out
