@@ -587,5 +587,32 @@ def export_mtcnn_command(
         console.print(f"wrote {path}")
 
 
+@app.command("export-mesh")
+def export_mesh_command(
+    wheel: Annotated[
+        Path,
+        typer.Argument(help="mediapipe 0.10.21 wheel (pip download --no-deps mediapipe==0.10.21).", dir_okay=False),
+    ],
+    out_dir: Annotated[Path | None, typer.Argument(help="Target folder (default: icaocheck's models folder).")] = None,
+) -> None:
+    """Rebuild the BlazeFace and attention face-mesh ONNX files from the TFLite models in a mediapipe wheel.
+
+    Needs the dev-time `export` extra: pip install -e ".[export]".
+    """
+    from icaocheck.model_files import models_dir
+    from icaocheck.tools.export_mediapipe import export_mediapipe
+
+    try:
+        written = export_mediapipe(wheel, out_dir or models_dir())
+    except ModuleNotFoundError as error:
+        console.print(f'[red]error:[/] {error.name} is not installed; pip install -e ".[export]"')
+        raise typer.Exit(EXIT_USAGE) from None
+    except (OSError, ValueError) as error:
+        console.print(f"[red]error:[/] cannot read the models from {wheel}: {error}")
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    for path in written:
+        console.print(f"wrote {path}")
+
+
 if __name__ == "__main__":
     app()

@@ -21,10 +21,15 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
 
 from icaocheck.model_files import models_dir, sha256_of, update_manifest
 
@@ -49,19 +54,83 @@ BLAZEFACE = MediapipeModel(
 FACE_MESH = MediapipeModel(
     "mediapipe/modules/face_landmark/face_landmark_with_attention.tflite",
     "face_mesh_attention.onnx",
-    "MediaPipe attention face mesh: 468 points plus refined lips (80), eyes (71 each) and irises (5 each). "
-    "Input NHWC float32 RGB 192x192 in [0, 1]; points in crop pixels.",
+    "MediaPipe attention face mesh. Input NHWC float32 RGB 192x192 in [0, 1]. Outputs: landmarks (1, 478, 2), "
+    "MediaPipe's 468 mesh points with the refined lips and eyes in place, then the two irises (5 points each), "
+    "in crop pixels; conv_faceflag, the face-presence logit.",
 )
+# The attention mesh's iris outputs, in the order MediaPipe appends them after the 468 mesh points.
+MESH_IRIS_OUTPUTS = ("output_left_iris", "output_right_iris")
+MESH_OUTPUT = "output_mesh_identity"
+FACE_FLAG_OUTPUT = "conv_faceflag"
 MODELS = (BLAZEFACE, FACE_MESH)
 
 
 def read_member(wheel: Path, member: str) -> bytes:
     """The bytes of ``member`` inside the wheel (a zip file)."""
-    with zipfile.ZipFile(wheel) as archive:
-        try:
+    try:
+        with zipfile.ZipFile(wheel) as archive:
             return archive.read(member)
-        except KeyError:
-            raise FileNotFoundError(f"expected {member} inside {wheel}, found nothing") from None
+    except zipfile.BadZipFile:
+        raise ValueError(f"{wheel} is not a wheel (zip) file") from None
+    except KeyError:
+        raise FileNotFoundError(f"expected {member} inside {wheel}, found nothing") from None
+
+
+def with_refined_landmarks(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The attention mesh with one ``landmarks`` output (1, 478, 2) as MediaPipe assembles it.
+
+    The refined lips and eyes replace the mesh points listed in the converter's ``mesh_indices:<output>``
+    metadata; the irises follow. One Gather over all points stacked does it, so the run-time code
+    needs no index tables. Outputs become ``landmarks`` and ``conv_faceflag``.
+    """
+    from icaocheck.tools.tflite_onnx import MESH_INDICES_PREFIX
+
+    refined = {
+        prop.key[len(MESH_INDICES_PREFIX) :]: json.loads(prop.value)
+        for prop in model.metadata_props
+        if prop.key.startswith(MESH_INDICES_PREFIX)
+    }
+    shapes = {o.name: [d.dim_value for d in o.type.tensor_type.shape.dim] for o in model.graph.output}
+    mesh_points = int(np.prod(shapes[MESH_OUTPUT])) // 3
+    nodes, initializers = [], []
+
+    def points_xy(output: str, dims: int) -> str:
+        count = int(np.prod(shapes[output])) // dims
+        shape = numpy_helper.from_array(np.array([count, dims], np.int64), f"{output}/points_shape")
+        initializers.append(shape)
+        nodes.append(helper.make_node("Reshape", [output, shape.name], [f"{output}/points"]))
+        if dims == 2:
+            return f"{output}/points"
+        bounds = [numpy_helper.from_array(np.array([v], np.int64), f"{output}/xy_{n}") for n, v in enumerate((0, 2, 1))]
+        initializers.extend(bounds)
+        nodes.append(helper.make_node("Slice", [f"{output}/points", *(b.name for b in bounds)], [f"{output}/xy"]))
+        return f"{output}/xy"
+
+    stacked = [points_xy(MESH_OUTPUT, 3)]
+    order = np.arange(mesh_points)
+    offset = mesh_points
+    for output in [*refined, *MESH_IRIS_OUTPUTS]:
+        stacked.append(points_xy(output, 2))
+        count = int(np.prod(shapes[output])) // 2
+        if output in refined:
+            order[refined[output]] = offset + np.arange(count)
+        else:
+            order = np.concatenate([order, offset + np.arange(count)])
+        offset += count
+    index = numpy_helper.from_array(order.astype(np.int64), "landmarks/order")
+    final_shape = numpy_helper.from_array(np.array([1, len(order), 2], np.int64), "landmarks/shape")
+    initializers.extend([index, final_shape])
+    nodes.append(helper.make_node("Concat", stacked, ["landmarks/stacked"], axis=0))
+    nodes.append(helper.make_node("Gather", ["landmarks/stacked", index.name], ["landmarks/gathered"], axis=0))
+    nodes.append(helper.make_node("Reshape", ["landmarks/gathered", final_shape.name], ["landmarks"]))
+    model.graph.node.extend(nodes)
+    model.graph.initializer.extend(initializers)
+    face_flag = next(o for o in model.graph.output if o.name == FACE_FLAG_OUTPUT)
+    landmarks = helper.make_tensor_value_info("landmarks", TensorProto.FLOAT, [1, len(order), 2])
+    del model.graph.output[:]
+    model.graph.output.extend([landmarks, face_flag])
+    onnx.checker.check_model(model, full_check=True)
+    return model
 
 
 def export_mediapipe(wheel: Path, out_dir: Path, models: Sequence[MediapipeModel] = MODELS) -> list[Path]:
@@ -78,6 +147,8 @@ def export_mediapipe(wheel: Path, out_dir: Path, models: Sequence[MediapipeModel
     for model in models:
         source = read_member(wheel, model.member)
         onnx_model = convert_tflite(source, Path(model.onnx_name).stem, model.description)
+        if model is FACE_MESH:
+            onnx_model = with_refined_landmarks(onnx_model)
         path = out_dir / model.onnx_name
         path.write_bytes(onnx_model.SerializeToString())
         written.append(path)

@@ -19,6 +19,7 @@ imports this module.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ _TFLITE_DTYPES = {
 }
 _BUILTIN_NAMES = {code: name for name, code in vars(tflite.BuiltinOperator).items() if not name.startswith("_")}
 _TO_NCHW = [0, 3, 1, 2]
+# Metadata key prefix: ``mesh_indices:<output>`` holds the JSON list of mesh points that output refines.
+MESH_INDICES_PREFIX = "mesh_indices:"
 _TO_NHWC = [0, 2, 3, 1]
 
 
@@ -82,6 +85,9 @@ class _Converter:
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: dict[str, onnx.TensorProto] = {}
         self._counter = 0
+        # Landmark subset behind each crop transform (and the points it gives), followed through
+        # MUL and RESHAPE: which mesh points a refined output replaces.
+        self.subsets: dict[int, list[int]] = {}
 
     # --- reading the flatbuffer -------------------------------------------------------------------
 
@@ -268,6 +274,7 @@ class _Converter:
         operands, layout = self._operands_same_layout(ins)
         result = self.node("Add" if kind == "ADD" else "Mul", operands)
         self.activation(result, options.FusedActivationFunction(), self.produce(outs[0], layout))
+        self._follow_subset(ins, outs)
 
     def _operands_same_layout(self, ins: list[int]) -> tuple[list[str], str]:
         """Operands of an elementwise operator, in NCHW when any is a 4-D activation (constants follow)."""
@@ -311,6 +318,12 @@ class _Converter:
     def _reshape(self, op: tflite.Operator, ins: list[int], outs: list[int]) -> None:
         shape = self.int_constant(self.tensors[outs[0]].shape, "shape")
         self.node("Reshape", [self.orig(ins[0]), shape], self.produce(outs[0], "orig"))
+        self._follow_subset(ins, outs)
+
+    def _follow_subset(self, ins: list[int], outs: list[int]) -> None:
+        known = [self.subsets[i] for i in ins if i in self.subsets]
+        if known:
+            self.subsets[outs[0]] = known[0]
 
     def _concatenation(self, op: tflite.Operator, ins: list[int], outs: list[int]) -> None:
         options = _options(op, tflite.ConcatenationOptions)
@@ -416,6 +429,7 @@ class _Converter:
         bottom = self.float_constant([[0, 0, 1, 0], [0, 0, 0, 1]], "bottom_rows")
         matrix = self.node("Concat", [top, bottom], axis=0)
         self.node("Reshape", [matrix, self.int_constant([1, 4, 4], "shape")], self.produce(outs[0], "orig"))
+        self.subsets[outs[0]] = [int(i) for i in options["subset_idxs"]]
 
     def _transform_tensor(self, op: tflite.Operator, ins: list[int], outs: list[int]) -> None:
         """Bilinear resampling of a feature map through a (1, 4, 4) output-to-input map.
@@ -464,11 +478,17 @@ class _Converter:
         xy = self.node("Slice", [points, *(self.int_constant([v], "slice") for v in (0, 2, 2))])
         homogeneous = self.node("Concat", [xy, self.float_constant(np.ones((1, count, 1)), "ones")], axis=2)
         moved = self.node("MatMul", [homogeneous, self._rows_of_matrix(self.orig(ins[1]))])
+        if len(self.subsets.get(ins[1], ())) == count:  # points that stand for the subset (not the iris)
+            self.subsets[outs[0]] = self.subsets[ins[1]]
         if dims == 2:
             self.node("Identity", [moved], self.produce(outs[0], "orig"))
             return
         z = self.node("Slice", [points, *(self.int_constant([v], "slice") for v in (2, 3, 2))])
         self.node("Concat", [moved, z], self.produce(outs[0], "orig"), axis=2)
+
+
+def _props(model: onnx.ModelProto) -> dict[str, str]:
+    return {prop.key: prop.value for prop in model.metadata_props}
 
 
 def convert_tflite(model_bytes: bytes, graph_name: str, doc_string: str) -> onnx.ModelProto:
@@ -490,5 +510,10 @@ def convert_tflite(model_bytes: bytes, graph_name: str, doc_string: str) -> onnx
         doc_string=doc_string,
     )
     model.ir_version = IR_VERSION
+    for index in converter.graph.OutputsAsNumpy():
+        if int(index) in converter.subsets:
+            # Which mesh points this refined output replaces, in order (MediaPipe's landmark refinement).
+            key = f"{MESH_INDICES_PREFIX}{converter.tensors[int(index)].name}"
+            helper.set_model_props(model, {**_props(model), key: json.dumps(converter.subsets[int(index)])})
     onnx.checker.check_model(model, full_check=True)
     return model
