@@ -32,7 +32,7 @@ from icaocheck.timing import ms_since
 
 # Stages in pipeline order; classifiers ("classify_<model>") follow, then "total", the whole audit
 # of one photo, decode included.
-STAGE_ORDER = ("decode", "pnet", "rnet", "onet", "detect", "landmarks", "crops")
+STAGE_ORDER = ("decode", "pnet", "rnet", "onet", "detect", "landmarks", "crops", "mesh")
 _JPEG_SIGNATURE = b"\xff\xd8\xff"
 _FLOOR_JPEG_QUALITY = 95
 # Full-size decode without applying EXIF orientation: the bare libjpeg work on the file.
@@ -80,6 +80,7 @@ class BenchReport:
     photos: list[PhotoTiming] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # unreadable file → reason
     machine: dict[str, str] = field(default_factory=dict)
+    mesh: bool = False  # whether the attention face mesh was placed (stage "mesh")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -174,13 +175,16 @@ from pathlib import Path
 from icaocheck.pipeline import Pipeline
 min_side = int(sys.argv[3]) or None
 models = Path(sys.argv[4]) if sys.argv[4] else None
-Pipeline(models=models, threads=int(sys.argv[2]), decode_min_side=min_side).audit(sys.argv[1])
+mesh = sys.argv[5] == "mesh"
+Pipeline(models=models, threads=int(sys.argv[2]), decode_min_side=min_side, mesh=mesh).audit(sys.argv[1])
 """
 
 
-def cold_start_ms(image: Path, threads: int, decode_min_side: int | None, models: Path | None) -> float | None:
+def cold_start_ms(
+    image: Path, threads: int, decode_min_side: int | None, models: Path | None, mesh: bool = False
+) -> float | None:
     """Milliseconds from starting a Python process to its first result on ``image``; None if it cannot run."""
-    arguments = [str(image), str(threads), str(decode_min_side or 0), str(models or "")]
+    arguments = [str(image), str(threads), str(decode_min_side or 0), str(models or ""), "mesh" if mesh else ""]
     clock = time.perf_counter()
     try:
         subprocess.run([sys.executable, "-c", _COLD_START, *arguments], check=True, stdout=subprocess.DEVNULL)
@@ -202,14 +206,16 @@ def run_bench(
     config: Config | None = None,
     decode_min_side: int | None = DECODE_MIN_SIDE,
     models: Path | None = None,
+    mesh: bool = False,
 ) -> BenchReport:
     """Time each stage over ``images``; see the module docstring for the method.
 
-    ``models`` is the folder of the attribute classifiers (default: icaocheck's own).
+    ``models`` is the folder of the attribute classifiers (default: icaocheck's own); with ``mesh``
+    the attention face mesh is placed too and timed as its own stage.
     Raises ValueError when no image can be read (there would be nothing to time).
     """
     clock = time.perf_counter()
-    pipeline = Pipeline(config, models, threads=threads, decode_min_side=decode_min_side)
+    pipeline = Pipeline(config, models, threads=threads, decode_min_side=decode_min_side, mesh=mesh)
     loading_ms = ms_since(clock)
 
     readable: list[tuple[Path, np.ndarray, float, tuple[int, int]]] = []
@@ -228,7 +234,7 @@ def run_bench(
 
     first = pipeline.audit(readable[0][0])
     first_result_ms = loading_ms + first.timings_ms["total"]
-    cold_ms = cold_start_ms(readable[0][0], threads, decode_min_side, models)
+    cold_ms = cold_start_ms(readable[0][0], threads, decode_min_side, models, mesh)
 
     stage_runs: dict[str, list[float]] = {}
     floor_runs: list[float] = []
@@ -269,4 +275,5 @@ def run_bench(
         photos=photos,
         skipped=skipped,
         machine=machine_description(threads),
+        mesh=mesh,
     )

@@ -412,6 +412,7 @@ def bench(
         Path | None, typer.Option(file_okay=False, help="Folder of the classifiers to time (default: shipped ones).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
+    mesh: Annotated[bool, typer.Option("--mesh", help="Place the attention face mesh too (stage \"mesh\").")] = False,
 ) -> None:
     """Time every pipeline stage on this machine: medians, p95, photos per second, JPEG decode floor."""
 
@@ -427,7 +428,13 @@ def bench(
         raise typer.Exit(EXIT_INPUT_ERROR)
     try:
         report = run_bench(
-            files, repeat, warmup, threads, decode_min_side=None if full_decode else DECODE_MIN_SIDE, models=models
+            files,
+            repeat,
+            warmup,
+            threads,
+            decode_min_side=None if full_decode else DECODE_MIN_SIDE,
+            models=models,
+            mesh=mesh,
         )
     except (ModelFileError, ModelCardError) as error:
         console.print(f"[red]error:[/] the installed models cannot be used: {error}", highlight=False)

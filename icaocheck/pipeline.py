@@ -23,6 +23,7 @@ from icaocheck.crops import cut_crops
 from icaocheck.detect import FaceDetector
 from icaocheck.io import ImageReadError, ImageSource, load_source, source_name
 from icaocheck.landmarks import LandmarkPredictor
+from icaocheck.mesh import FaceMesh, FaceMeshPredictor
 from icaocheck.timing import ms_since
 from icaocheck.types import CheckResult, Crops, Face, ImageRecord, ImageResult, ImageStatus, Landmarks, Verdict
 
@@ -35,6 +36,7 @@ class FaceAnalysis:
     assessed: int  # index in ``faces`` of the face that landmarks and crops belong to
     landmarks: Landmarks | None
     crops: Crops | None
+    mesh: FaceMesh | None = None  # in the file's pixels; only when the pipeline places the mesh
 
 
 # JPEGs at least twice this on their shorter side are decoded at 1/2, 1/4 or 1/8 size, keeping at
@@ -49,6 +51,8 @@ class Pipeline:
 
     ``decode_min_side`` (None: always full size) sets how far large JPEGs may be reduced while
     decoding; see :data:`DECODE_MIN_SIDE`. Results are in the file's pixels either way.
+    With ``mesh`` the attention face mesh is placed on the assessed face too (``ImageResult.mesh``,
+    for the mesh features); its model is loaded on the first photo with a face, never otherwise.
     """
 
     def __init__(
@@ -57,12 +61,16 @@ class Pipeline:
         models: Path | None = None,
         threads: int = 1,
         decode_min_side: int | None = DECODE_MIN_SIDE,
+        mesh: bool = False,
     ) -> None:
         self.config = config or Config()
         self.decode_min_side = decode_min_side
         cv2.setNumThreads(threads)
         self.detector = FaceDetector(self.config.detection, threads=threads)
         self.landmarks = LandmarkPredictor()
+        self.places_mesh = mesh
+        self._models_dir, self._threads = models, threads
+        self._mesh_predictor: FaceMeshPredictor | None = None
         # A profile's choices: checks left out are never run (their models not even loaded), and
         # attribute checks are judged against the profile's threshold where it sets one.
         self.disabled_checks = self.config.disabled_checks
@@ -109,12 +117,25 @@ class Pipeline:
         clock = time.perf_counter()
         crops = cut_crops(gray, landmarks, self.config.crops)
         timings["crops"] = ms_since(clock)
+        mesh = self.face_mesh(record, faces[assessed], timings) if self.places_mesh else None
         if scale != 1.0:
             faces = [_scaled_face(face, scale) for face in faces]
             # Landmarks sit on pixel centres (OpenCV's and dlib's convention): the centre of
             # reduced pixel i is at (i + 0.5) * scale - 0.5 in the file's pixels.
             landmarks = Landmarks(((landmarks.points + 0.5) * scale - 0.5).astype(np.float32))
-        return FaceAnalysis(faces, assessed, landmarks, crops)
+        return FaceAnalysis(faces, assessed, landmarks, crops, mesh)
+
+    def face_mesh(self, record: ImageRecord, face: Face, timings: dict[str, float] | None = None) -> FaceMesh:
+        """The attention mesh of ``face`` (in ``record``'s decoded pixels), in the file's pixels; timed as "mesh"."""
+        clock = time.perf_counter()
+        if self._mesh_predictor is None:
+            self._mesh_predictor = FaceMeshPredictor(self._models_dir, threads=self._threads)
+        mesh = self._mesh_predictor.predict(record.pixels, face)
+        if record.scale != 1.0:
+            mesh = mesh.scaled(record.scale)
+        if timings is not None:
+            timings["mesh"] = ms_since(clock)
+        return mesh
 
     def audit(self, source: ImageSource, name: str | None = None) -> ImageResult:
         """Audit one photo: a file path, an image array (BGR, BGRA or gray), a PIL image, or an image file's bytes.
@@ -165,6 +186,7 @@ class Pipeline:
             face_count=len(analysis.faces),
             face=face,
             landmarks=analysis.landmarks,
+            mesh=analysis.mesh,
             checks=self._enabled(checks),
             timings_ms=timings,
         )

@@ -13,8 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # mesh.py imports this module
+    from icaocheck.mesh import FaceMesh
 
 
 class ImageStatus(str, Enum):
@@ -158,6 +162,7 @@ class ImageResult:
     landmarks: Landmarks | None = None
     checks: tuple[CheckResult, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
+    mesh: FaceMesh | None = None  # the attention face mesh, when the pipeline was asked for it
 
     @property
     def compliant(self) -> bool | None:

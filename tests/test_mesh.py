@@ -85,3 +85,27 @@ def test_predictor_refuses_a_gray_image(predictor, detector):
     face = detector.detect(image)[0]
     with pytest.raises(ValueError, match="expected a uint8 BGR image"):
         predictor.predict(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), face)
+
+
+def test_pipeline_places_the_mesh_only_when_asked():
+    from icaocheck.pipeline import Pipeline
+
+    photo = EXAMPLES / "portrait_cc0_webcam_1.jpg"
+    plain = Pipeline()
+    assert plain.audit(photo).mesh is None
+    assert plain._mesh_predictor is None  # never loaded
+    result = Pipeline(mesh=True).audit(photo)
+    assert result.mesh is not None and "mesh" in result.timings_ms
+    # The same face as the stage run by hand.
+    assert smaller_eye_opening(result.mesh) == pytest.approx(0.35, abs=0.02)
+
+
+def test_mesh_of_a_reduced_decode_is_in_the_files_pixels():
+    from icaocheck.pipeline import Pipeline
+
+    photo = EXAMPLES / "portrait_cc0_zoom_30cm.jpg"  # 1152×1536: decoded at half size below
+    full = Pipeline(mesh=True, decode_min_side=None).audit(photo).mesh
+    reduced = Pipeline(mesh=True, decode_min_side=400).audit(photo).mesh
+    assert full is not None and reduced is not None
+    eye_distance = float(np.linalg.norm(full.points[468] - full.points[473]))
+    assert np.linalg.norm(reduced.points - full.points, axis=1).mean() < 0.02 * eye_distance
