@@ -172,7 +172,6 @@ def scan(
     130: interrupted (the report holds every photo finished, --resume continues it).
     """
     from icaocheck.classify import ModelCardError
-    from icaocheck.inputs import scan_inputs
     from icaocheck.model_files import ModelFileError
     from icaocheck.profiles import ProfileError, resolve
     from icaocheck.reports import format_for
@@ -192,10 +191,6 @@ def scan(
         _usage_error("--resume continues a report file: give it with --output FILE")
     if as_json and to_stdout:
         _usage_error("--json and --output - would both write to stdout")
-    if next(scan_inputs(paths, recursive, follow_symlinks), None) is None:
-        console.print("[red]error:[/] no image files found in the given paths")
-        raise typer.Exit(EXIT_INPUT_ERROR)
-
     report = ReportFile(
         chosen_format,
         output=report_file,
@@ -227,6 +222,11 @@ def scan(
         signal.signal(signal.SIGTERM, previous_handler)
     summary = job.summary
     elapsed = time.perf_counter() - started
+    if summary.images == 0 and not summary.interrupted:
+        # The (empty) report is written all the same: CI looks for its file.
+        skipped = "; ".join(f"{count} × {reason}" for reason, count in sorted(summary.skipped.items()))
+        found = f"no image files found in the given paths{f' (skipped: {skipped})' if skipped else ''}"
+        console.print(f"[red]error:[/] {escape(found)}", highlight=False)
     if summary.interrupted:
         hint = f"; run the same command with --resume to finish {_shown(str(report_file))}" if report_file else ""
         console.print(f"[yellow]interrupted[/] after {summary.images} photos{hint}")
@@ -257,7 +257,7 @@ def _run(job: Scan, quiet: bool, print_lines: bool, started: float) -> None:
 def _exit_code(summary: ScanSummary) -> int:
     if summary.interrupted:
         return EXIT_INTERRUPTED
-    if summary.errors:
+    if summary.errors or not summary.images:
         return EXIT_INPUT_ERROR
     return EXIT_NON_COMPLIANT if summary.failing else EXIT_COMPLIANT
 
@@ -277,6 +277,8 @@ def _print_line(result: ImageResult) -> None:
         line += f" — {_shown(reason)}"
     if skipped and result.compliant:
         line += f" [dim]({'; '.join(skipped)})[/]"
+    if result.notes:
+        line += f" [dim]({_shown('; '.join(result.notes))})[/]"
     stdout_console.print(line, highlight=False, soft_wrap=True, markup=True)
 
 
@@ -290,6 +292,8 @@ def _print_summary(summary: ScanSummary, elapsed: float, output: Path | None, pr
     table.add_row("compliant", str(summary.compliant))
     table.add_row("no face", str(summary.statuses["no_face"]))
     table.add_row("errors (unreadable)", str(summary.errors))
+    for reason, count in sorted(summary.skipped.items()):
+        table.add_row(f"skipped: {escape(reason)}", str(count))
     for name in CHECK_NAMES:
         if summary.failures[name]:
             table.add_row(f"failed: {name}", str(summary.failures[name]))

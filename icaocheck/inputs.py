@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from icaocheck.io import find_images
+from icaocheck.io import SkipHandler, find_images
 
 
 @dataclass(frozen=True)
@@ -38,16 +38,20 @@ def photo_key(path: str) -> str:
 
 
 def scan_inputs(
-    paths: Sequence[str | Path], recursive: bool = False, follow_symlinks: bool = False
+    paths: Sequence[str | Path],
+    recursive: bool = False,
+    follow_symlinks: bool = False,
+    on_skip: SkipHandler | None = None,
 ) -> Iterator[ScanItem]:
     """Stream the paths to audit, once each, in ``find_images`` order; out-of-tree symlinks as :class:`Refusal`.
 
     Paths named on the command line are always audited, symlinks or not: the user chose them.
+    ``on_skip`` is told of the folder entries that are not audited, as ``find_images`` says.
     """
     given = [os.fspath(path) for path in paths]
     explicit = set(given)
     roots = [os.path.realpath(path) for path in given if os.path.isdir(path)]
-    for path in find_images(given, recursive):
+    for path in find_images(given, recursive, on_skip):
         if follow_symlinks or path in explicit or not os.path.islink(path):
             yield path
             continue

@@ -27,6 +27,7 @@ Decisions every caller can rely on:
 from __future__ import annotations
 
 import errno
+import functools
 import io
 import os
 import stat
@@ -38,7 +39,7 @@ from typing import BinaryIO
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, features
 
 from icaocheck.config import IMAGE_SUFFIXES
 from icaocheck.types import ImageRecord
@@ -56,24 +57,51 @@ class ImageReadError(Exception):
 # Finding files
 
 
-def find_images(paths: Sequence[str | Path], recursive: bool = False) -> Iterator[str]:
+# Called with (path, reason) for each entry of a scanned folder that is not audited.
+SkipHandler = Callable[[str, str], None]
+
+
+def _ignore_skipped(path: str, reason: str) -> None:
+    """The default :data:`SkipHandler`: entries left out are not counted."""
+
+
+def find_images(
+    paths: Sequence[str | Path], recursive: bool = False, on_skip: SkipHandler | None = None
+) -> Iterator[str]:
     """Yield the files to audit, once each, in a deterministic order.
 
-    Paths are taken in the order given; a folder yields its files with an image suffix sorted by
-    name (subfolders, when ``recursive``, in place of their name). A path that is not a folder is
-    yielded whatever its suffix or existence: the user named it, so it deserves a report row.
+    Paths are taken in the order given; a folder yields its files with a suffix of
+    :func:`readable_suffixes` sorted by name (subfolders, when ``recursive``, in place of their
+    name). Every other entry of a folder (another file, a photo format this installation cannot
+    decode, a subfolder without ``recursive``) is passed to ``on_skip`` with the reason, so that
+    a scan can account for it. A path that is not a folder is yielded whatever its suffix or
+    existence: the user named it, so it deserves a report row.
     A folder that cannot be listed is yielded itself for the same reason. Symlinked folders met
     while walking are not followed, which rules out loops. A file reached twice (two spellings,
     a symlink, a folder and one of its files) is yielded once, under the first spelling.
     """
     seen: set[str] = set()
     walked: set[tuple[int, int]] = set()
+    readable = readable_suffixes()
     for given in paths:
         path = os.fspath(given)
         if os.path.isdir(path):
-            yield from _walk(path, recursive, seen, walked)
+            yield from _walk(path, recursive, seen, walked, readable, on_skip or _ignore_skipped)
         elif _first_time(os.path.realpath(path), seen):
             yield path
+
+
+@functools.cache
+def readable_suffixes() -> frozenset[str]:
+    """The file suffixes a folder yields: :data:`IMAGE_SUFFIXES` and the optional formats installed."""
+    return frozenset(IMAGE_SUFFIXES) | {suffix for suffix in _OPTIONAL_SUFFIXES if _optional_reader(suffix)}
+
+
+def skip_reason(suffix: str) -> str:
+    """Why a folder's file with this (lower-case) suffix is not audited."""
+    if suffix in _OPTIONAL_SUFFIXES:
+        return _OPTIONAL_SUFFIXES[suffix][1]
+    return f"not a photo format icaocheck reads ({suffix or 'no extension'})"
 
 
 def _first_time(key: str, seen: set[str]) -> bool:
@@ -83,7 +111,14 @@ def _first_time(key: str, seen: set[str]) -> bool:
     return True
 
 
-def _walk(top: str, recursive: bool, seen: set[str], walked: set[tuple[int, int]]) -> Iterator[str]:
+def _walk(
+    top: str,
+    recursive: bool,
+    seen: set[str],
+    walked: set[tuple[int, int]],
+    readable: frozenset[str],
+    on_skip: SkipHandler,
+) -> Iterator[str]:
     # A stack of sorted listings rather than recursion: folder depth is unbounded, Python's stack
     # is not. Only one listing per level is held, so huge trees stream.
     stack: list[tuple[str, Iterator[os.DirEntry[str]]]] = []
@@ -107,7 +142,11 @@ def _walk(top: str, recursive: bool, seen: set[str], walked: set[tuple[int, int]
         elif _is_folder(entry):
             if recursive and not entry.is_symlink():
                 directory = entry.path
-        elif os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES:
+            elif not recursive:
+                on_skip(entry.path, "subfolder (scanned with --recursive)")
+        elif (suffix := os.path.splitext(entry.name)[1].lower()) not in readable:
+            on_skip(entry.path, skip_reason(suffix))
+        else:
             # Joining onto the folder's resolved path gives the same key as os.path.realpath
             # without its per-component system calls; only symlinks need resolving.
             linked = entry.is_symlink()
@@ -144,9 +183,37 @@ def _is_folder(entry: os.DirEntry[str]) -> bool:
 # Reading files
 
 # Formats decoded, as PIL names them; in line with IMAGE_SUFFIXES. MPO is how PIL names the
-# JPEGs that many phones write (a JPEG with a multi-picture index); it decodes as a JPEG.
-_SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "BMP", "TIFF", "WEBP"})
-_SUPPORTED_NAMES = "JPEG, PNG, BMP, TIFF, WebP"
+# JPEGs that many phones write (a JPEG with a multi-picture index); it decodes as a JPEG. AVIF and
+# HEIF are decoded when their reader is installed (see _OPTIONAL_SUFFIXES).
+_SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "BMP", "TIFF", "WEBP", "GIF", "AVIF", "HEIF"})
+_SUPPORTED_NAMES = "JPEG, PNG, BMP, TIFF, WebP, GIF, AVIF, HEIC/HEIF"
+# Formats with several frames or pages, of which the first is audited: what the note calls them.
+_PAGES = {"TIFF": "page"}
+
+# Suffixes decoded only when a reader is installed: the reader's name for _optional_reader, and
+# why a folder's file is skipped without it.
+_OPTIONAL_SUFFIXES = {
+    ".avif": ("avif", "AVIF: this Pillow cannot read it (Pillow 11.3 or later can)"),
+    ".heic": ("heif", "HEIC/HEIF: needs pip install 'icaocheck[heic]'"),
+    ".heif": ("heif", "HEIC/HEIF: needs pip install 'icaocheck[heic]'"),
+}
+
+
+def _optional_reader(suffix: str) -> bool:
+    reader = _OPTIONAL_SUFFIXES[suffix][0]
+    return features.check("avif") is True if reader == "avif" else _heif_registered()
+
+
+@functools.cache
+def _heif_registered() -> bool:
+    """Whether HEIC/HEIF photos can be read: pi-heif (the ``heic`` extra) registers its PIL reader."""
+    try:
+        import pi_heif
+    except ImportError:
+        return False
+    pi_heif.register_heif_opener()
+    return True
+
 
 # No supported image of the allowed pixel count needs more than 8 bytes a pixel (uncompressed
 # 16-bit RGBA) plus room for metadata (ICC profiles, EXIF thumbnails); anything larger is refused
@@ -163,6 +230,8 @@ _SIGNATURES = (
     (b"MM\x00*", "TIFF"),
     (b"BM", "BMP"),
 )
+# ISO media brands of HEIC/HEIF still images and sequences.
+_HEIF_BRANDS = frozenset({"heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1"})
 _PNG_END = b"IEND\xaeB`\x82"  # the IEND chunk's type and CRC, the last 8 bytes of a whole PNG
 _JPEG_END = b"\xff\xd9"
 _EXIF_ORIENTATION = 0x0112
@@ -202,8 +271,8 @@ def load_image(path: str | Path, max_pixels: int, min_side: int | None = None) -
         # Untrusted headers make PIL warn (pixel count above its own guard, broken EXIF, ...);
         # the refusal reasons say what matters, and on a report the warnings would only be noise.
         warnings.simplefilter("ignore")
-        pixels, original_size, factor = _decode(data, max_pixels, min_side)
-    return ImageRecord(name, pixels, original_size, float(factor))
+        pixels, original_size, factor, notes = _decode(data, max_pixels, min_side)
+    return ImageRecord(name, pixels, original_size, float(factor), notes)
 
 
 def reduction_factor(width: int, height: int, min_side: int | None) -> int:
@@ -213,8 +282,10 @@ def reduction_factor(width: int, height: int, min_side: int | None) -> int:
     return next((f for f in _REDUCED_COLOR if min(width, height) >= min_side * f), 1)
 
 
-def _decode(data: bytes, max_pixels: int, min_side: int | None = None) -> tuple[np.ndarray, tuple[int, int], int]:
-    """Upright BGR uint8 pixels, the upright file's (width, height), and the factor between them."""
+def _decode(
+    data: bytes, max_pixels: int, min_side: int | None = None
+) -> tuple[np.ndarray, tuple[int, int], int, tuple[str, ...]]:
+    """Upright BGR uint8 pixels, the upright file's (width, height), the factor between them, and notes."""
     header = _open_header(data)
     image_format = header.format or "unknown"
     if image_format not in _SUPPORTED_FORMATS:
@@ -231,16 +302,31 @@ def _decode(data: bytes, max_pixels: int, min_side: int | None = None) -> tuple[
     # TIFF goes through PIL because OpenCV's TIFF reader applies the orientation tag whatever the
     # flags, with no way to tell. Recent Pillow turns TIFFs upright while loading them too, but
     # then drops the tag: reading the orientation after decoding gives what is left to apply.
-    pixels = _decode_with_pil(header) if image_format == "TIFF" else _decode_with_opencv(data, image_format, factor)
+    # GIF, AVIF and HEIF go through PIL because OpenCV reads none of them everywhere.
+    with_opencv = image_format in ("JPEG", "MPO", "PNG", "BMP", "WEBP")
+    pixels = _decode_with_opencv(data, image_format, factor) if with_opencv else _decode_with_pil(header)
+    notes = _first_frame_note(header)
     orientation = _orientation(header, data)
     upright = _UPRIGHT.get(orientation)
     if upright is not None:
         pixels = upright(pixels)
     if factor == 1:
-        return pixels, (pixels.shape[1], pixels.shape[0]), 1
+        return pixels, (pixels.shape[1], pixels.shape[0]), 1, notes
     # Orientations 5-8 turn the photo a quarter; the header's size is the stored one. (Reduced
     # sizes are rounded up by libjpeg, so only the header gives the file's size exactly.)
-    return pixels, ((height, width) if orientation >= 5 else (width, height)), factor
+    return pixels, ((height, width) if orientation >= 5 else (width, height)), factor, notes
+
+
+def _first_frame_note(image: Image.Image) -> tuple[str, ...]:
+    """A note when the file holds more frames or pages than the first, the one audited."""
+    try:
+        count = int(getattr(image, "n_frames", 1))
+    except Exception:  # a damaged frame index: the first frame was read, which is what counts
+        return ()
+    if count <= 1:
+        return ()
+    unit = _PAGES.get(image.format or "", "frame")
+    return (f"only the first {unit} of {count} was audited",)
 
 
 def _read_file(path: str, max_bytes: int) -> bytes:
@@ -292,6 +378,8 @@ def _folder_error(path: str) -> ImageReadError:
 
 def _open_header(data: bytes) -> Image.Image:
     """PIL's lazy open: parses the header only, no pixel data."""
+    if data[4:8] == b"ftyp":
+        _heif_registered()  # HEIC/HEIF's reader, when installed, joins PIL's on first use
     try:
         return Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as error:
@@ -307,6 +395,10 @@ def _unreadable_header(data: bytes) -> ImageReadError:
     if head[4:8] == b"ftyp":
         # ISO base media: HEIC/HEIF (iPhone photos), AVIF, or a video; worth naming.
         brand = head[8:12].decode("ascii", "replace")
+        if brand in _HEIF_BRANDS and not _heif_registered():
+            return ImageReadError(_OPTIONAL_SUFFIXES[".heic"][1])
+        if brand in ("avif", "avis") and not features.check("avif"):
+            return ImageReadError(_OPTIONAL_SUFFIXES[".avif"][1])
         return ImageReadError(f"unsupported format: ISO media file ({brand!r}, e.g. HEIC or AVIF)")
     if not head.translate(None, _TEXT_BYTES):
         return ImageReadError("not an image: the file holds text")
@@ -413,8 +505,8 @@ def load_source(source: ImageSource, name: str, max_pixels: int, min_side: int |
     data = source if isinstance(source, _BYTES_TYPES) else read_file_object(source)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # as in load_image
-        pixels, original_size, factor = _decode(bytes(data), max_pixels, min_side)
-    return ImageRecord(name, pixels, original_size, float(factor))
+        pixels, original_size, factor, notes = _decode(bytes(data), max_pixels, min_side)
+    return ImageRecord(name, pixels, original_size, float(factor), notes)
 
 
 def read_file_object(source: BinaryIO) -> bytes:
@@ -439,9 +531,10 @@ def _image_from_pil(image: Image.Image, name: str, max_pixels: int) -> ImageReco
         pixels = _decode_with_pil(image)
         # Upright as a file would be: the EXIF orientation an opened photo still carries is applied.
         upright = _UPRIGHT.get(_orientation(image, b""))
+        notes = _first_frame_note(image)
     if upright is not None:
         pixels = upright(pixels)
-    return ImageRecord(name, pixels, (pixels.shape[1], pixels.shape[0]))
+    return ImageRecord(name, pixels, (pixels.shape[1], pixels.shape[0]), notes=notes)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ status and reason of the returned :class:`ImageResult`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -153,18 +153,14 @@ class Pipeline:
             return ImageResult(name, ImageStatus.ERROR, error.reason, timings_ms=timings)
         timings["decode"] = ms_since(clock)
         width, height = record.original_size
+        smallest_face = self.config.detection.min_face_px
+        if min(width, height) < smallest_face:
+            # Not worth a detection, and "no face" would suggest the photo was looked at for one.
+            reason = f"image too small: {width}×{height} pixels cannot hold a face ({smallest_face} pixels at least)"
+            return self._no_face(name, record, reason, timings, started)
         analysis = self.analyse(record, timings)
         if analysis.landmarks is None or analysis.crops is None:
-            timings["total"] = ms_since(started)
-            return ImageResult(
-                name,
-                ImageStatus.NO_FACE,
-                "no face was detected",
-                width,
-                height,
-                checks=self._enabled([face_found(0)]),
-                timings_ms=timings,
-            )
+            return self._no_face(name, record, self._no_face_reason(record), timings, started)
         face = analysis.faces[analysis.assessed]
         evidence = FaceEvidence(face, len(analysis.faces), analysis.landmarks, analysis.crops)
         checks = geometry_checks(evidence, self.config.geometry)
@@ -189,11 +185,56 @@ class Pipeline:
             mesh=analysis.mesh,
             checks=self._enabled(checks),
             timings_ms=timings,
+            notes=record.notes,
         )
+
+    def _no_face(
+        self, name: str, record: ImageRecord, reason: str, timings: dict[str, float], started: float
+    ) -> ImageResult:
+        timings["total"] = ms_since(started)
+        width, height = record.original_size
+        found = replace(face_found(0), reason=reason)
+        checks = self._enabled([found])
+        return ImageResult(
+            name,
+            ImageStatus.NO_FACE,
+            reason,
+            width,
+            height,
+            checks=checks,
+            timings_ms=timings,
+            notes=record.notes,
+        )
+
+    def _no_face_reason(self, record: ImageRecord) -> str:
+        """The reason "no face was detected", with a hint when a face shows once the photo is turned.
+
+        A photo stored sideways without an EXIF orientation (scanners, some cameras) has no upright
+        face; it is worth telling apart from a photo without a face, since turning it fixes it.
+        MTCNN also finds some faces upside down, with a lower score: the turn whose face scores
+        highest is the one named.
+        """
+        found = [
+            (faces[0].confidence, how)
+            for turn, how in _TURNS
+            if (faces := self.detector.detect(cv2.rotate(record.pixels, turn)))
+        ]
+        if not found:
+            return "no face was detected"
+        _, how = max(found)
+        return f"no face was detected upright, but one is once the photo is turned {how}: is it stored rotated?"
 
     def _enabled(self, checks: list[CheckResult]) -> tuple[CheckResult, ...]:
         """``checks`` without those the profile leaves out (they neither pass nor fail a photo)."""
         return tuple(check for check in checks if check.name not in self.disabled_checks)
+
+
+# Quarter and half turns tried for the rotation hint, and how the reason names them.
+_TURNS = (
+    (cv2.ROTATE_90_CLOCKWISE, "90° clockwise"),
+    (cv2.ROTATE_90_COUNTERCLOCKWISE, "90° counter-clockwise"),
+    (cv2.ROTATE_180, "upside down"),
+)
 
 
 def _largest_holding(faces: list[Face], point: tuple[float, float]) -> int:

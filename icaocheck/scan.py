@@ -21,6 +21,7 @@ from typing import BinaryIO
 from icaocheck.batch import audit_many
 from icaocheck.config import Config
 from icaocheck.inputs import ScanItem, pending, scan_inputs
+from icaocheck.io import SkipHandler
 from icaocheck.reports import ReportWriter, open_writer, writer_class
 from icaocheck.resume import read_existing
 from icaocheck.summary import Outcome, ScanSummary
@@ -126,16 +127,23 @@ class Scan:
     ) -> None:
         self.report.__exit__(kind, error, trace)
 
-    def items(self) -> Iterator[ScanItem]:
-        """The inputs left to audit, streamed from the folders (photos already reported left out)."""
-        return pending(scan_inputs(self._paths, self._recursive, self._follow_symlinks), self.report.done)
+    def items(self, on_skip: SkipHandler | None = None) -> Iterator[ScanItem]:
+        """The inputs left to audit, streamed from the folders (photos already reported left out).
+
+        ``on_skip`` hears of every folder entry that is not audited (see :func:`~icaocheck.io.find_images`).
+        """
+        found = scan_inputs(self._paths, self._recursive, self._follow_symlinks, on_skip)
+        return pending(found, self.report.done)
 
     def count(self) -> int:
         """How many inputs are left, by walking the folders once without keeping the list."""
         return sum(1 for _ in self.items())
 
     def __iter__(self) -> Iterator[ImageResult]:
-        """Audit what is left; each result is in the report (and the summary) when it is yielded."""
-        for result in audit_many(self.items(), self._workers, self._config):
+        """Audit what is left; each result is in the report (and the summary) when it is yielded.
+
+        The folder entries left out are counted in the summary as skipped, during this walk only.
+        """
+        for result in audit_many(self.items(self.summary.skip), self._workers, self._config):
             self.report.write(result)
             yield result

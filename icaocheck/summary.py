@@ -77,6 +77,13 @@ class ScanSummary:
     assessed: Counter[str] = field(default_factory=Counter)  # photos each check gave a verdict on
     failing: int = 0  # photos failing the --fail-on rule
     interrupted: bool = False
+    # Folder entries not audited (other files, formats without a reader, subfolders without -r),
+    # by reason; not photos of the report, so they count in none of the numbers above.
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    def skip(self, path: str, reason: str) -> None:
+        """Count a folder entry that is not audited (a :data:`~icaocheck.io.SkipHandler`)."""
+        self.skipped[reason] += 1
 
     def add(self, outcome: Outcome, resumed: bool = False) -> None:
         self.images += 1
@@ -116,5 +123,7 @@ class ScanSummary:
                 for name in CHECK_NAMES
                 if self.assessed[name]
             },
+            "skipped": sum(self.skipped.values()),
+            "skipped_reasons": dict(sorted(self.skipped.items())),
             "interrupted": self.interrupted,
         }

@@ -43,12 +43,14 @@ class ImageRecord:
 
     ``pixels`` is BGR uint8, shape (height, width, 3), already rotated by its EXIF orientation.
     ``scale`` maps its coordinates back to the original file (> 1 when decoded at reduced size).
+    ``notes`` say what a reader of the result should know (e.g. only a GIF's first frame was read).
     """
 
     path: str
     pixels: np.ndarray
     original_size: tuple[int, int]  # (width, height) of the file as stored, after EXIF rotation
     scale: float = 1.0
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,7 @@ class ImageResult:
     checks: tuple[CheckResult, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
     mesh: FaceMesh | None = None  # the attention face mesh, when the pipeline was asked for it
+    notes: tuple[str, ...] = ()  # facts beside the verdict, e.g. "only the first frame of 3 was audited"
 
     @property
     def compliant(self) -> bool | None:

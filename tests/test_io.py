@@ -114,9 +114,9 @@ def _large_png(tmp: Path) -> Path:
     return _write(tmp / "large.png", _png_declaring(10_000, 10_000))
 
 
-def _gif(tmp: Path) -> Path:
-    Image.fromarray(PHOTO_RGB).save(tmp / "photo.gif")
-    return tmp / "photo.gif"
+def _ico(tmp: Path) -> Path:
+    Image.fromarray(PHOTO_RGB).save(tmp / "photo.ico")
+    return tmp / "photo.ico"
 
 
 def _heic_like(tmp: Path) -> Path:
@@ -178,7 +178,7 @@ BAD_INPUTS = [
     pytest.param(_jpeg_header_only, "corrupt or truncated JPEG", id="jpeg-header-only"),
     pytest.param(_bomb_png, "image too large", id="bomb-png"),
     pytest.param(_large_png, "exceeds the limit", id="large-png"),
-    pytest.param(_gif, "unsupported format: GIF", id="gif"),
+    pytest.param(_ico, "unsupported format: ICO", id="ico"),
     pytest.param(_heic_like, "unsupported format: ISO media", id="heic-named-jpg"),
     pytest.param(_binary_garbage, "not an image: unrecognised", id="binary-garbage"),
     pytest.param(_float_tiff, "unsupported pixel type", id="float-tiff"),

@@ -139,7 +139,7 @@ _CHECK_COLUMNS = [
     )
 ]
 DOCUMENTED_CSV_COLUMNS = [
-    *("path", "path_escaped", "status", "reason", "compliant", "width", "height", "face_count"),
+    *("path", "path_escaped", "status", "reason", "notes", "compliant", "width", "height", "face_count"),
     *("face_x", "face_y", "face_w", "face_h", "face_confidence"),
     *_CHECK_COLUMNS,
     "time_ms",

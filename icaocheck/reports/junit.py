@@ -90,8 +90,9 @@ class JunitWriter(ReportWriter):
                 message, kind = _attribute(check.reason), _attribute(check.name)
                 children.append(f"<failure type={kind} message={message}>{_text(_measured(check))}</failure>")
         skipped = [f"{c.name}: {c.reason}" for c in result.checks if c.verdict is Verdict.NOT_ASSESSED]
-        if skipped:
-            children.append(f"<system-out>{_text('; '.join(skipped))}</system-out>")
+        said = [*skipped, *result.notes]
+        if said:
+            children.append(f"<system-out>{_text(printable('; '.join(said)))}</system-out>")
         if not children:
             return opening + "/>\n"
         return opening + ">" + "".join(children) + "</testcase>\n"

@@ -162,9 +162,11 @@ class _Converter:
         name = self.tensors[index].name
         return name + "/nchw" if layout == "nchw" else name
 
-    def activation(self, x: str, fused: int, output: str) -> str:
+    def node_then_activation(self, op_type: str, inputs: list[str], fused: int, output: str, **attributes: Any) -> str:
+        """``op_type`` followed by TFLite's fused activation, the last of them writing ``output``."""
         if fused == tflite.ActivationFunctionType.NONE:
-            return self.node("Identity", [x], output)
+            return self.node(op_type, inputs, output, **attributes)
+        x = self.node(op_type, inputs, **attributes)
         if fused == tflite.ActivationFunctionType.RELU:
             return self.node("Relu", [x], output)
         if fused == tflite.ActivationFunctionType.RELU6:
@@ -247,33 +249,41 @@ class _Converter:
         inputs = [self.nchw(ins[0]), self.float_constant(weight_oihw, self.tensors[ins[1]].name)]
         if len(ins) > 2 and ins[2] >= 0:
             inputs.append(self.float_constant(self.constants[ins[2]].astype(np.float32), self.tensors[ins[2]].name))
-        conv = self.node(
+        self.node_then_activation(
             "Conv",
             inputs,
+            options.FusedActivationFunction(),
+            self.produce(outs[0], "nchw"),
             kernel_shape=list(kernel),
             strides=list(stride),
             dilations=list(dilation),
             pads=pads,
             group=group,
         )
-        self.activation(conv, options.FusedActivationFunction(), self.produce(outs[0], "nchw"))
 
     def _prelu(self, op: tflite.Operator, ins: list[int], outs: list[int]) -> None:
         slope = self.constants[ins[1]].astype(np.float32)
-        if self.is_activation_4d(ins[0]):
-            channels = self.tensors[ins[0]].shape[3]
-            slope = np.broadcast_to(slope.reshape(-1), (channels,)).reshape(channels, 1, 1)
-            x, layout = self.nchw(ins[0]), "nchw"
-        else:
-            x, layout = self.orig(ins[0]), "orig"
-        self.node("PRelu", [x, self.float_constant(slope, self.tensors[ins[1]].name)], self.produce(outs[0], layout))
+        name = self.tensors[ins[1]].name
+        if not self.is_activation_4d(ins[0]):
+            x = self.orig(ins[0])
+            self.node("PRelu", [x, self.float_constant(slope, name)], self.produce(outs[0], "orig"))
+            return
+        channels = self.tensors[ins[0]].shape[3]
+        slope = np.broadcast_to(slope.reshape(-1), (channels,)).reshape(channels, 1, 1)
+        # Written as slope · x + (1 - slope) · relu(x): onnxruntime runs PRelu outside its blocked
+        # (NCHWc) convolution layout, with a reorder on either side, while Relu, Mul and Add stay
+        # inside it; the attention mesh drops from 4.5 to 2.2 ms per call.
+        x = self.nchw(ins[0])
+        linear = self.node("Mul", [x, self.float_constant(slope, name)])
+        rectified = self.node("Mul", [self.node("Relu", [x]), self.float_constant(1.0 - slope, name + "/complement")])
+        self.node("Add", [linear, rectified], self.produce(outs[0], "nchw"))
 
     def _binary(self, op: tflite.Operator, ins: list[int], outs: list[int]) -> None:
         kind = self._opcode(op)
         options = _options(op, tflite.AddOptions if kind == "ADD" else tflite.MulOptions)
         operands, layout = self._operands_same_layout(ins)
-        result = self.node("Add" if kind == "ADD" else "Mul", operands)
-        self.activation(result, options.FusedActivationFunction(), self.produce(outs[0], layout))
+        onnx_op = "Add" if kind == "ADD" else "Mul"
+        self.node_then_activation(onnx_op, operands, options.FusedActivationFunction(), self.produce(outs[0], layout))
         self._follow_subset(ins, outs)
 
     def _operands_same_layout(self, ins: list[int]) -> tuple[list[str], str]:
@@ -302,8 +312,15 @@ class _Converter:
         stride = (options.StrideH(), options.StrideW())
         size = self.tensors[ins[0]].shape[1:3]
         pads = self.same_pads(size, kernel, stride) if options.Padding() == tflite.Padding.SAME else [0, 0, 0, 0]
-        pooled = self.node("MaxPool", [self.nchw(ins[0])], kernel_shape=list(kernel), strides=list(stride), pads=pads)
-        self.activation(pooled, options.FusedActivationFunction(), self.produce(outs[0], "nchw"))
+        self.node_then_activation(
+            "MaxPool",
+            [self.nchw(ins[0])],
+            options.FusedActivationFunction(),
+            self.produce(outs[0], "nchw"),
+            kernel_shape=list(kernel),
+            strides=list(stride),
+            pads=pads,
+        )
 
     def _pad(self, op: tflite.Operator, ins: list[int], outs: list[int]) -> None:
         paddings = self.constants[ins[1]].astype(np.int64)  # (rank, 2): before, after per axis
@@ -333,8 +350,8 @@ class _Converter:
             operands, layout, axis = [self.nchw(i) for i in ins], "nchw", _TO_NCHW.index(axis)
         else:
             operands, layout = [self.orig(i) for i in ins], "orig"
-        joined = self.node("Concat", operands, axis=axis)
-        self.activation(joined, options.FusedActivationFunction(), self.produce(outs[0], layout))
+        fused = options.FusedActivationFunction()
+        self.node_then_activation("Concat", operands, fused, self.produce(outs[0], layout), axis=axis)
 
     def _strided_slice(self, op: tflite.Operator, ins: list[int], outs: list[int]) -> None:
         options = _options(op, tflite.StridedSliceOptions)
