@@ -29,6 +29,7 @@ import numpy as np
 from icaocheck.batch import map_with_pipeline
 from icaocheck.checks.attributes import ATTRIBUTE_CHECKS
 from icaocheck.checks.geometry import FEATURES
+from icaocheck.checks.mesh_geometry import MESH_FEATURES
 from icaocheck.config import Config
 from icaocheck.fusion import Fusion, fit_fusion
 from icaocheck.io import ImageReadError, load_image
@@ -102,7 +103,8 @@ class PhotoScore:
     status: str  # an ImageStatus value
     # Measurements by column name; a column is absent where it could not be measured (no face,
     # rotated face, gray photo). Columns: "cnn" (the classifier's own score, the worse eye for
-    # eyes), "cnn_right_eye" and "cnn_left_eye", every name in FEATURES, and "ita" (skin tone).
+    # eyes), "cnn_right_eye" and "cnn_left_eye", every name in FEATURES (dlib's 68 points) and in
+    # MESH_FEATURES (the attention mesh), and "ita" (skin tone).
     values: dict[str, float] = field(default_factory=dict)
 
     def has(self, columns: Sequence[str]) -> bool:
@@ -129,13 +131,15 @@ def _score_photo(pipeline: Pipeline, item: tuple[LabelledPath, str]) -> PhotoSco
             )
         values.update({name: feature(result.landmarks) for name, feature in FEATURES.items()})
         try:
-            angle = individual_typology_angle(
-                load_image(photo.path, pipeline.config.max_image_pixels).pixels, result.landmarks
-            )
+            record = load_image(photo.path, pipeline.config.max_image_pixels)  # whole size: the face's pixels
         except ImageReadError:
-            angle = None
-        if angle is not None:
-            values["ita"] = angle
+            record = None
+        if record is not None and result.face is not None:
+            mesh = pipeline.face_mesh(record, result.face)
+            values.update({name: feature(mesh) for name, feature in MESH_FEATURES.items()})
+            angle = individual_typology_angle(record.pixels, result.landmarks)
+            if angle is not None:
+                values["ita"] = angle
     return PhotoScore(photo, result.status.value, values)
 
 
@@ -186,7 +190,7 @@ def collect_scores(
     if path.is_file():
         cached = read_table(path)
         columns = {name for row in cached for name in row.values}
-        if [r.photo for r in cached] == photos and set(FEATURES) <= columns:
+        if [r.photo for r in cached] == photos and set(FEATURES) | set(MESH_FEATURES) <= columns:
             return cached
     table = score_photos(photos, attribute, workers, models=models)
     write_table(table, path)
@@ -230,6 +234,7 @@ class Decision:
 
 _EYE_CNN = ("cnn_right_eye", "cnn_left_eye")
 _EYE_OPENING = ("right_eye_opening", "left_eye_opening")
+_MESH_EYE_OPENING = ("mesh_right_eye_opening", "mesh_left_eye_opening")
 # Every decision measured per attribute, the shipped classifier first. A new feature or a new
 # decision is one line here.
 DECISIONS: dict[str, tuple[Decision, ...]] = {
@@ -237,11 +242,15 @@ DECISIONS: dict[str, tuple[Decision, ...]] = {
         Decision("CNN", cnn=_EYE_CNN),
         Decision("dlib geometry", feature=_EYE_OPENING, feature_sign=-1.0),
         Decision("CNN + dlib geometry", cnn=_EYE_CNN, feature=_EYE_OPENING, feature_sign=-1.0),
+        Decision("mesh geometry", feature=_MESH_EYE_OPENING, feature_sign=-1.0),
+        Decision("CNN + mesh geometry", cnn=_EYE_CNN, feature=_MESH_EYE_OPENING, feature_sign=-1.0),
     ),
     "mouth": (
         Decision("CNN", cnn=("cnn",)),
         Decision("dlib geometry", feature=("lip_gap",)),
         Decision("CNN + dlib geometry", cnn=("cnn",), feature=("lip_gap",)),
+        Decision("mesh geometry", feature=("mesh_lip_gap",)),
+        Decision("CNN + mesh geometry", cnn=("cnn",), feature=("mesh_lip_gap",)),
     ),
     "veil": (Decision("CNN", cnn=("cnn",)),),
 }
@@ -462,7 +471,9 @@ def evaluate_table(
         split.value: {source: _coverage(rows) for source, rows in _by_source(_on_split(table, split)).items()}
         for split in (Split.VALIDATION, Split.TEST)
     }
-    results = [evaluate_decision(decision, table, cross_source) for decision in DECISIONS[attribute]]
+    # Decisions over columns this table lacks (e.g. a feature added after it was scored) are left out.
+    measurable = [d for d in DECISIONS[attribute] if any(row.has(d.columns) for row in table)]
+    results = [evaluate_decision(decision, table, cross_source) for decision in measurable]
     compared = [r for r in results if r.cross_source is not None and r.cross_source.half_total_error is not None]
     chosen = min(compared, key=lambda r: r.cross_source.half_total_error).decision if compared else None  # type: ignore[union-attr]
     classifier_rows = [r for r in _on_split(table, Split.TEST) if "cnn" in r.values]
@@ -617,7 +628,9 @@ def write_det_plot(table: Sequence[PhotoScore], evaluation: Evaluation, out_dir:
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(5, 5))
-    for decision, result in zip(DECISIONS[evaluation.attribute], evaluation.decisions, strict=True):
+    decisions = {decision.name: decision for decision in DECISIONS[evaluation.attribute]}
+    for result in evaluation.decisions:
+        decision = decisions[result.decision]
         usable = [r for r in table if r.has(decision.columns)]
         fusion = None if result.fusion is None else Fusion(**result.fusion)  # type: ignore[arg-type]
         calibration = Calibration(decision, result.threshold, fusion)

@@ -1,8 +1,8 @@
 """The evaluation protocol: calibration on validation, test and cross-source figures, and the shipped cards.
 
 The unit tests read ``fixtures/eyes_scores_sample.csv``: 64 rows of the real eyes score table
-(the shipped models' scores and dlib features of held-out photos of the shared data; file names
-and numbers only, no pixels) plus one photo without a face. The slow tests score the test photos
+(the shipped models' scores, dlib and mesh features of held-out photos of the shared data; file
+names and numbers only, no pixels) plus one photo without a face. The slow tests score the test photos
 of ../shared/data through the whole pipeline and must reproduce what each model card says.
 """
 
@@ -35,7 +35,7 @@ from icaocheck.training.metrics import eer
 from .conftest import FIXTURES, SHARED_DATA
 
 runner = CliRunner()
-EYES_CNN, EYES_GEOMETRY, EYES_FUSION = DECISIONS["eyes"]
+EYES_CNN, EYES_GEOMETRY = DECISIONS["eyes"][:2]
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +117,15 @@ def test_fusion_is_fitted_on_validation_and_the_winner_named(table: list[PhotoSc
     assert fused.fusion is not None and fused.fusion["cnn_weight"] > 0
     errors = {d.decision: d.cross_source.half_total_error for d in evaluation.decisions}
     assert evaluation.chosen == min(errors, key=errors.__getitem__)
+
+
+def test_decisions_over_columns_the_table_lacks_are_left_out(table: list[PhotoScore]) -> None:
+    every = [d.decision for d in evaluate_table("eyes", table, None, cross_source=False).decisions]
+    assert every == [d.name for d in DECISIONS["eyes"]]
+    # A table scored before the mesh features existed.
+    older = [PhotoScore(r.photo, r.status, {k: v for k, v in r.values.items() if "mesh" not in k}) for r in table]
+    kept = [d.decision for d in evaluate_table("eyes", older, None, cross_source=False).decisions]
+    assert kept == ["CNN", "dlib geometry", "CNN + dlib geometry"]
 
 
 def test_a_decision_must_name_what_it_reads() -> None:
