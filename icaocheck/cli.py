@@ -619,7 +619,7 @@ def export_mesh_command(
         console.print(f'[red]error:[/] {error.name} is not installed; pip install -e ".[export]"')
         raise typer.Exit(EXIT_USAGE) from None
     except (OSError, ValueError) as error:
-        console.print(f"[red]error:[/] cannot read the models from {wheel}: {error}")
+        console.print(f"[red]error:[/] {error}", highlight=False)
         raise typer.Exit(EXIT_INPUT_ERROR) from None
     for path in written:
         console.print(f"wrote {path}")

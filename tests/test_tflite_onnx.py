@@ -60,3 +60,16 @@ def test_blazeface_export_is_reproducible_and_matches_litert(tmp_path):
     reference = {d["name"]: interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()}
     for output, value in zip(session.get_outputs(), session.run(None, {"input": x}), strict=True):
         np.testing.assert_allclose(value, reference[output.name], atol=2e-4, rtol=0)
+
+
+def test_export_mesh_says_what_is_wrong_with_the_wheel(tmp_path):
+    from typer.testing import CliRunner
+
+    from icaocheck.cli import EXIT_INPUT_ERROR, app
+
+    not_a_wheel = tmp_path / "mediapipe.whl"
+    not_a_wheel.write_text("not a zip file")
+    result = CliRunner().invoke(app, ["export-mesh", str(not_a_wheel), str(tmp_path / "out")])
+    assert result.exit_code == EXIT_INPUT_ERROR
+    assert f"{not_a_wheel} is not a wheel (zip) file" in " ".join(result.output.split())
+    assert not (tmp_path / "out" / "face_mesh_attention.onnx").exists()
