@@ -356,10 +356,7 @@ def crops(
     chosen = tuple(attribute or CROPS_FOR_ATTRIBUTE)
     unknown = set(chosen) - set(CROPS_FOR_ATTRIBUTE)
     if unknown:
-        console.print(
-            f"[red]error:[/] expected attributes among {', '.join(CROPS_FOR_ATTRIBUTE)}, got {sorted(unknown)}"
-        )
-        raise typer.Exit(EXIT_INPUT_ERROR)
+        _usage_error(f"expected attributes among {', '.join(CROPS_FOR_ATTRIBUTE)}, got {sorted(unknown)}")
     photos = read_labels(labels, chosen)[:limit]
     statuses: Counter[str] = Counter()
     started = time.perf_counter()
@@ -395,8 +392,7 @@ def augment_cover(
 
     unknown = sorted(set(kinds or ()) - set(COVER_KINDS))
     if unknown:
-        console.print(f"[red]error:[/] expected kinds among {', '.join(COVER_KINDS)}, got {unknown}")
-        raise typer.Exit(EXIT_INPUT_ERROR)
+        _usage_error(f"expected kinds among {', '.join(COVER_KINDS)}, got {unknown}")
     photos = uncovered_photos(source, recursive)[:: max(every, 1)]
     with console.status(f"drawing covers over {len(photos)} photos"):
         rows = synthesise_covers(photos, out_dir, workers, tuple(kinds) if kinds else None, copies, seed)
@@ -416,7 +412,7 @@ def bench(
         Path | None, typer.Option(file_okay=False, help="Folder of the classifiers to time (default: shipped ones).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
-    mesh: Annotated[bool, typer.Option("--mesh", help="Place the attention face mesh too (stage \"mesh\").")] = False,
+    mesh: Annotated[bool, typer.Option("--mesh", help='Place the attention face mesh too (stage "mesh").')] = False,
 ) -> None:
     """Time every pipeline stage on this machine: medians, p95, photos per second, JPEG decode floor."""
 
@@ -493,37 +489,50 @@ def bench(
 def train(
     model: Annotated[str, typer.Argument(help="eyes, mouth or veil.")],
     data: Annotated[
-        list[Path], typer.Option("--data", "-d", help="Crops folder from `icaocheck crops` (repeatable), or a .npz.")
+        list[Path],
+        typer.Option("--data", "-d", exists=True, help="Crops folder from `icaocheck crops` (repeatable), or a .npz."),
     ],
     out: Annotated[Path, typer.Option(help="Where the .onnx model and its card go.")] = Path("models"),
-    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 30,
+    epochs: Annotated[int, typer.Option(min=1, help="Training epochs.")] = 30,
     seed: Annotated[int, typer.Option(help="Seed of weights, sampling and augmentation.")] = 0,
-    batch_size: Annotated[int, typer.Option(help="Crops per step.")] = 64,
-    threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 2,
+    batch_size: Annotated[int, typer.Option(min=1, help="Crops per step.")] = 64,
+    threads: Annotated[int, typer.Option(min=1, help="torch CPU threads.")] = 2,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     run_dir: Annotated[Path | None, typer.Option(help="Also keep the checkpoint and history here.")] = None,
 ) -> None:
     """Train one attribute model on crops (needs the `train` extra: torch), export ONNX and its model card."""
     import shlex
 
+    from icaocheck.training.data import resolve_attribute
+
+    try:
+        resolve_attribute(model)
+    except ValueError as error:
+        _usage_error(str(error))
+    if device not in ("auto", "cpu", "cuda"):
+        _usage_error(f"expected --device auto, cpu or cuda, got {device!r}")
     try:
         from icaocheck.training.train import train_attribute
     except ImportError as error:
-        console.print(f"[red]error:[/] training needs PyTorch: pip install 'icaocheck[train]' ({error})")
+        _usage_error(f"training needs PyTorch: pip install 'icaocheck[train]' ({error})")
+    try:
+        train_attribute(
+            model,
+            data,
+            out,
+            epochs,
+            seed,
+            batch_size=batch_size,
+            threads=threads,
+            device=device,
+            run_dir=run_dir,
+            command_line=shlex.join(["icaocheck", *sys.argv[1:]]),
+            log=console.print,
+        )
+    except ValueError as error:
+        # The crops cannot train this model (a class missing from a split, another crop size).
+        console.print(f"[red]error:[/] {_shown(str(error))}", highlight=False)
         raise typer.Exit(EXIT_INPUT_ERROR) from error
-    train_attribute(
-        model,
-        data,
-        out,
-        epochs,
-        seed,
-        batch_size=batch_size,
-        threads=threads,
-        device=device,
-        run_dir=run_dir,
-        command_line=shlex.join(["icaocheck", *sys.argv[1:]]),
-        log=console.print,
-    )
 
 
 @app.command()
@@ -586,15 +595,36 @@ def evaluate(
     stdout_console.print(markdown_summary(evaluation))
 
 
+def _export_target(out_dir: Path | None) -> Path:
+    """Where an export writes: ``out_dir``, else the checkout's models/; never the installed package's."""
+    from icaocheck.model_files import checkout_models_dir, installed_models_dir
+
+    target = out_dir or checkout_models_dir()
+    if target is None:
+        _usage_error("icaocheck runs from an installed package, whose models are never overwritten: give a folder")
+    installed = installed_models_dir()
+    if installed is not None and target.resolve() == installed.resolve():
+        _usage_error(f"{target} holds the installed package's models, which are never overwritten: give another folder")
+    return target
+
+
 @app.command("export-mtcnn")
 def export_mtcnn_command(
-    out_dir: Annotated[Path | None, typer.Argument(help="Target folder (default: icaocheck's models folder).")] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Argument(help="Target folder (default: models/ of the source checkout icaocheck runs from)."),
+    ] = None,
 ) -> None:
-    """Rebuild the MTCNN P/R/O-Net ONNX files from the weights shipped in the mtcnn package."""
-    from icaocheck.model_files import models_dir
-    from icaocheck.tools.export_mtcnn import export_mtcnn
+    """Rebuild the MTCNN P/R/O-Net ONNX files from the weights shipped in the mtcnn package.
 
-    for path in export_mtcnn(out_dir or models_dir()):
+    Needs onnx, which a plain install leaves out: pip install onnx (or the export extra).
+    """
+    target = _export_target(out_dir)
+    try:
+        from icaocheck.tools.export_mtcnn import export_mtcnn
+    except ModuleNotFoundError as error:
+        _usage_error(f"export-mtcnn needs {error.name}: pip install onnx, or pip install 'icaocheck[export]'")
+    for path in export_mtcnn(target):
         console.print(f"wrote {path}")
 
 
@@ -610,11 +640,10 @@ def export_mesh_command(
 
     Needs the dev-time `export` extra: pip install -e ".[export]".
     """
-    from icaocheck.model_files import models_dir
     from icaocheck.tools.export_mediapipe import export_mediapipe
 
     try:
-        written = export_mediapipe(wheel, out_dir or models_dir())
+        written = export_mediapipe(wheel, _export_target(out_dir))
     except ModuleNotFoundError as error:
         console.print(f'[red]error:[/] {error.name} is not installed; pip install -e ".[export]"')
         raise typer.Exit(EXIT_USAGE) from None

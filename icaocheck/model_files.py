@@ -23,8 +23,21 @@ def models_dir() -> Path:
     A wheel carries them inside the package (``icaocheck/_models``); a source checkout or
     editable install keeps them in the repository's ``models/``.
     """
+    return installed_models_dir() or _PACKAGE_DIR.parent / "models"
+
+
+def installed_models_dir() -> Path | None:
+    """The models inside an installed wheel (``icaocheck/_models``); None when running from a checkout."""
     packaged = _PACKAGE_DIR / "_models"
-    return packaged if packaged.is_dir() else _PACKAGE_DIR.parent / "models"
+    return packaged if packaged.is_dir() else None
+
+
+def checkout_models_dir() -> Path | None:
+    """The repository's ``models/`` when icaocheck runs from a source checkout (or editable install), else None."""
+    repository = _PACKAGE_DIR.parent
+    if installed_models_dir() is None and (repository / "pyproject.toml").is_file():
+        return repository / "models"
+    return None
 
 
 def examples_dir() -> Path:

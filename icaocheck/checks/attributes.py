@@ -64,7 +64,9 @@ def judge(check: AttributeCheck, score: float, threshold: float, details: dict[s
     if score < threshold:
         return CheckResult(check.name, Verdict.PASS, score, threshold, "score", "", details)
     reason = f"{check.failure}: score {score:.2f} ≥ threshold {threshold:.2f}"
-    if details:
-        failed = [eye.replace("_", " ") for eye in ("right_eye", "left_eye") if details.get(eye, 0.0) >= threshold]
+    # Only the eyes are named; a fused model's details (its CNN score, the landmark feature) are not
+    # eyes, and a fused eye score may fail with neither eye's own score at the threshold.
+    failed = [eye.replace("_", " ") for eye in ("right_eye", "left_eye") if details.get(eye, 0.0) >= threshold]
+    if failed:
         reason += f" ({' and '.join(failed)})"
     return CheckResult(check.name, Verdict.FAIL, score, threshold, "score", reason, details)
