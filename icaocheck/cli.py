@@ -443,7 +443,7 @@ def bench(
         console.print(f"[red]error:[/] {error}")
         raise typer.Exit(EXIT_INPUT_ERROR) from error
     for path, reason in report.skipped.items():
-        console.print(f"[yellow]skipped[/] {path}: {reason}")
+        console.print(f"[yellow]skipped[/] {_shown(str(path))}: {_shown(reason)}", highlight=False)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
         return

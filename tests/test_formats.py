@@ -125,3 +125,11 @@ def test_a_folder_with_nothing_to_audit_still_gets_its_report(tmp_path: Path) ->
     suite = ElementTree.parse(report).getroot()
     assert suite.get("tests") == "0" and not list(suite.iter("testcase"))
     assert json.loads(outcome.stdout)["skipped"] == 1
+
+
+@pytest.mark.parametrize("name", ["r.csv", "r.xml", "r.html"])
+def test_every_report_format_carries_the_first_frame_note(mixed_folder: Path, tmp_path: Path, name: str) -> None:
+    report = tmp_path / name
+    outcome = runner.invoke(app, ["scan", str(mixed_folder), "-o", str(report), "-q"])
+    assert outcome.exit_code == 0, outcome.output
+    assert report.read_text(encoding="utf-8").count("only the first frame of 2 was audited") == 1

@@ -129,6 +129,7 @@ class HtmlWriter(ReportWriter):
         if exact is not None:
             attributes += f' data-path-escaped="{exact}"'
         title = f"<h2>{_h(os.path.basename(shown) or shown)}</h2><p class=path>{_h(shown)}</p>"
+        title += "".join(f'<p class="note">{_h(printable(note))}</p>' for note in result.notes)
         if kind == "pass":
             return f"<article {attributes} hidden>{title}</article>\n"
         pictures = self._pictures(result) if kind == "fail" else ""
