@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 import icaocheck
-from icaocheck.cli import app
+from icaocheck.cli import EXIT_USAGE, app
 from icaocheck.collect import MANIFEST_COLUMNS
 
 from .conftest import EXAMPLES
@@ -96,4 +96,4 @@ def test_augment_cover_keeps_groups_and_feeds_crops(labels_csv: Path, tmp_path: 
 
 def test_unknown_attribute_is_refused(labels_csv: Path, tmp_path: Path) -> None:
     outcome = runner.invoke(app, ["crops", str(labels_csv), str(tmp_path / "x"), "--attribute", "nose"])
-    assert outcome.exit_code == 2
+    assert outcome.exit_code == EXIT_USAGE  # bad usage, not an unreadable input (2)
