@@ -428,7 +428,8 @@ class Evaluation:
     chosen: str | None  # the decision with the lowest pooled cross-source (FPR + FNR) / 2
     card_threshold: float | None  # the model card's threshold when this ran
     test_at_card_threshold: Rates | None  # the classifier, on test, at that threshold
-    # Classifier false alarms on compliant faces by skin-tone group: split → group → counts.
+    # Classifier false alarms on compliant faces by skin-tone group, at the classifier's validation
+    # threshold (the one --write-threshold ships): split → group → counts.
     skin_tone: dict[str, dict[str, dict[str, float | None]]] = field(default_factory=dict)
     paper_table_3: dict[str, tuple[float, float]] = field(default_factory=dict)
 
@@ -480,7 +481,6 @@ def evaluate_table(
     at_card = None
     if card_threshold is not None:
         at_card = rates(_column(classifier_rows, "cnn"), _labels(classifier_rows), card_threshold)
-    shipped = results[0].threshold if card_threshold is None else card_threshold
     return Evaluation(
         attribute,
         coverage,
@@ -488,7 +488,7 @@ def evaluate_table(
         chosen,
         card_threshold,
         at_card,
-        skin_tone_false_alarms(table, shipped),
+        skin_tone_false_alarms(table, results[0].threshold),
         PAPER_TABLE_3[attribute],
     )
 
@@ -537,6 +537,11 @@ def _percent(rate: float | None) -> str:
 
 def _rates_cells(r: Rates) -> str:
     return f"{r.photos} ({r.positives} / {r.negatives}) | {_percent(r.fpr)} | {_percent(r.fnr)} | {_percent(r.eer)}"
+
+
+def _heading(title: str, columns: Sequence[str]) -> list[str]:
+    """A Markdown section title and the head of its table."""
+    return ["", f"## {title}", "", f"| {' | '.join(columns)} |", "|" + "---|" * len(columns)]
 
 
 def markdown_summary(evaluation: Evaluation) -> str:
@@ -594,26 +599,17 @@ def markdown_summary(evaluation: Evaluation) -> str:
     for d in e.decisions:
         lines.append(f"| {d.decision} | {_rates_cells(d.validation)} | {d.threshold:.4f} |")
     if e.attribute == "veil":
-        lines += [
-            "",
-            "## Classifier false alarms on uncovered faces by skin tone (individual typology angle of the cheeks)",
-            "",
-            "| split | ITA group | photos | flagged | false-alarm rate % |",
-            "|---|---|---|---|---|",
-        ]
+        lines += _heading(
+            f"CNN false alarms on uncovered faces by skin tone (ITA of the cheeks), at {e.decisions[0].threshold:.4f}",
+            ("split", "ITA group", "photos", "flagged", "false-alarm rate %"),
+        )
         for split, groups in e.skin_tone.items():
             for group, counts in groups.items():
                 lines.append(
                     f"| {split} | {group} | {counts['photos']:.0f} | {counts['flagged']:.0f} | "
                     f"{_percent(counts['false_alarm_rate'])} |"
                 )
-    lines += [
-        "",
-        "## Coverage",
-        "",
-        "| split | source | photos | no face | unreadable | rotated face |",
-        "|---|---|---|---|---|---|",
-    ]
+    lines += _heading("Coverage", ("split", "source", "photos", "no face", "unreadable", "rotated face"))
     for split, sources in e.coverage.items():
         for source, c in sources.items():
             lines.append(f"| {split} | {source} | {c.photos} | {c.no_face} | {c.unreadable} | {c.not_assessed} |")
