@@ -32,7 +32,7 @@ from icaocheck.timing import ms_since
 
 # Stages in pipeline order; classifiers ("classify_<model>") follow, then "total", the whole audit
 # of one photo, decode included.
-STAGE_ORDER = ("decode", "pnet", "rnet", "onet", "detect", "landmarks", "crops", "mesh")
+STAGE_ORDER = ("decode", "pnet", "rnet", "onet", "detect", "blazeface", "landmarks", "crops", "mesh")
 _JPEG_SIGNATURE = b"\xff\xd8\xff"
 _FLOOR_JPEG_QUALITY = 95
 # Full-size decode without applying EXIF orientation: the bare libjpeg work on the file.

@@ -25,6 +25,12 @@ class DetectionConfig:
     retry_padding: float = 0.25
     # Per-stage score thresholds of P-Net, R-Net and O-Net.
     thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
+    # When MTCNN finds no face, BlazeFace (icaocheck.blazeface) looks again: it finds most of the
+    # masked and veiled faces MTCNN misses. Its detections count from this score; 1 turns it off.
+    fallback_min_score: float = 0.5
+    # Tiles across the photo's shorter side for BlazeFace's last try (small faces in a wide
+    # scene); below 2, no tiled try.
+    fallback_tiles: int = 0
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,7 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, mode: Literal["
     while order.size:
         best, rest = order[0], order[1:]
         keep.append(int(best))
-        overlap = _overlap(boxes[best], areas[best], boxes[rest], areas[rest], mode)
+        overlap = box_overlap(boxes[best], areas[best], boxes[rest], areas[rest], mode)
         order = rest[overlap <= threshold]
     return np.asarray(keep, dtype=np.intp)
 
@@ -96,7 +96,7 @@ def _nms_sorted_matrix(boxes: np.ndarray, threshold: float, mode: Literal["union
     level and stage made up 4 % of a photo's time).
     """
     areas = np.maximum(boxes[:, 2] - boxes[:, 0], 0.0) * np.maximum(boxes[:, 3] - boxes[:, 1], 0.0)
-    overlap = _overlap(boxes[:, None, :], areas[:, None], boxes[None, :, :], areas[None, :], mode)
+    overlap = box_overlap(boxes[:, None, :], areas[:, None], boxes[None, :, :], areas[None, :], mode)
     suppressed = np.zeros(len(boxes), dtype=bool)
     keep: list[int] = []
     for index, row in enumerate(overlap > threshold):
@@ -106,7 +106,7 @@ def _nms_sorted_matrix(boxes: np.ndarray, threshold: float, mode: Literal["union
     return np.asarray(keep, dtype=np.intp)
 
 
-def _overlap(
+def box_overlap(
     a: np.ndarray, area_a: np.ndarray, b: np.ndarray, area_b: np.ndarray, mode: Literal["union", "min"]
 ) -> np.ndarray:
     """Overlap of boxes ``a`` and ``b`` (x1, y1, x2, y2 on the last axis; broadcast against each other)."""
@@ -242,7 +242,7 @@ class FaceDetector:
         With ``timings``, stores the milliseconds spent in each stage under "pnet", "rnet" and
         "onet" (0 for a stage not reached because the previous one found nothing).
         """
-        bgr = _as_bgr(bgr)
+        bgr = as_bgr(bgr)
         stage_ms = {"pnet": 0.0, "rnet": 0.0, "onet": 0.0}
         try:
             faces = self._detect_once(bgr, stage_ms)
@@ -339,7 +339,7 @@ class FaceDetector:
         return faces
 
 
-def _as_bgr(image: np.ndarray) -> np.ndarray:
+def as_bgr(image: np.ndarray) -> np.ndarray:
     """A 3-channel uint8 view or copy of ``image`` (BGR, BGRA or grayscale)."""
     if image.dtype != np.uint8:
         raise ValueError(f"expected a uint8 image, got {image.dtype}")

@@ -8,15 +8,16 @@ status and reason of the returned :class:`ImageResult`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from icaocheck.blazeface import BlazeFaceDetector
 from icaocheck.checks import FaceEvidence
 from icaocheck.checks.attributes import ATTRIBUTE_CHECKS, assess, not_assessed
-from icaocheck.checks.geometry import face_found, geometry_checks
+from icaocheck.checks.geometry import eye_drift, face_found, geometry_checks
 from icaocheck.classify import AttributeModel, ModelCardError, load_attribute_model
 from icaocheck.config import Config
 from icaocheck.crops import cut_crops
@@ -37,6 +38,8 @@ class FaceAnalysis:
     landmarks: Landmarks | None
     crops: Crops | None
     mesh: FaceMesh | None = None  # in the file's pixels; only when the pipeline places the mesh
+    # The fallback detector's candidates the landmarks did not confirm (only when no face was found).
+    unconfirmed: list[Face] = field(default_factory=list)
 
 
 # JPEGs at least twice this on their shorter side are decoded at 1/2, 1/4 or 1/8 size, keeping at
@@ -67,6 +70,14 @@ class Pipeline:
         self.decode_min_side = decode_min_side
         cv2.setNumThreads(threads)
         self.detector = FaceDetector(self.config.detection, threads=threads)
+        detection = self.config.detection
+        self.fallback_detector = (
+            BlazeFaceDetector(
+                detection.fallback_min_score, detection.retry_padding, detection.fallback_tiles, threads=threads
+            )
+            if detection.fallback_min_score < 1.0
+            else None
+        )
         self.landmarks = LandmarkPredictor()
         self.places_mesh = mesh
         self._models_dir, self._threads = models, threads
@@ -107,11 +118,21 @@ class Pipeline:
         clock = time.perf_counter()
         faces = self.detector.detect(record.pixels, timings)
         timings["detect"] = ms_since(clock)
+        gray = cv2.cvtColor(record.pixels, cv2.COLOR_BGR2GRAY)
+        # Always timed (0 when MTCNN found a face), so that the stage's cost per photo is honest.
+        timings["blazeface"] = 0.0
+        unconfirmed: list[Face] = []
+        if not faces and self.fallback_detector is not None:
+            candidates = self.fallback_detector.detect(record.pixels, timings)
+            clock = time.perf_counter()
+            confirmed = [self._confirmed(gray, face) for face in candidates]
+            faces = [face for face, ok in zip(candidates, confirmed, strict=True) if ok]
+            unconfirmed = [face for face, ok in zip(candidates, confirmed, strict=True) if not ok]
+            timings["blazeface"] += ms_since(clock)
         if not faces:
-            return FaceAnalysis(faces, 0, None, None)
+            return FaceAnalysis(faces, 0, None, None, unconfirmed=[_scaled_face(f, scale) for f in unconfirmed])
         assessed = 0 if near is None else _largest_holding(faces, (near[0] / scale, near[1] / scale))
         clock = time.perf_counter()
-        gray = cv2.cvtColor(record.pixels, cv2.COLOR_BGR2GRAY)
         landmarks = self.landmarks.predict(gray, faces[assessed])
         timings["landmarks"] = ms_since(clock)
         clock = time.perf_counter()
@@ -124,6 +145,15 @@ class Pipeline:
             # reduced pixel i is at (i + 0.5) * scale - 0.5 in the file's pixels.
             landmarks = Landmarks(((landmarks.points + 0.5) * scale - 0.5).astype(np.float32))
         return FaceAnalysis(faces, assessed, landmarks, crops, mesh)
+
+    def _confirmed(self, gray: np.ndarray, face: Face) -> bool:
+        """Whether dlib's eyes land on the fallback detector's (as ``face_upright`` asks of every face).
+
+        BlazeFace runs only where MTCNN saw nothing, at MediaPipe's permissive score threshold; an
+        animal, a pattern or a sliver of a face it takes for a face rarely gets landmarks that agree.
+        """
+        landmarks = self.landmarks.predict(gray, face)
+        return eye_drift(face, landmarks) <= self.config.geometry.max_eye_drift_ied
 
     def face_mesh(self, record: ImageRecord, face: Face, timings: dict[str, float] | None = None) -> FaceMesh:
         """The attention mesh of ``face`` (in ``record``'s decoded pixels), in the file's pixels; timed as "mesh"."""
@@ -160,7 +190,8 @@ class Pipeline:
             return self._no_face(name, record, reason, timings, started)
         analysis = self.analyse(record, timings)
         if analysis.landmarks is None or analysis.crops is None:
-            return self._no_face(name, record, self._no_face_reason(record), timings, started)
+            reason = self._no_face_reason(record, analysis.unconfirmed)
+            return self._no_face(name, record, reason, timings, started)
         face = analysis.faces[analysis.assessed]
         evidence = FaceEvidence(face, len(analysis.faces), analysis.landmarks, analysis.crops)
         checks = geometry_checks(evidence, self.config.geometry)
@@ -206,19 +237,26 @@ class Pipeline:
             notes=record.notes,
         )
 
-    def _no_face_reason(self, record: ImageRecord) -> str:
+    def _no_face_reason(self, record: ImageRecord, unconfirmed: list[Face]) -> str:
         """The reason "no face was detected", with a hint when a face shows once the photo is turned.
 
         A photo stored sideways without an EXIF orientation (scanners, some cameras) has no upright
         face; it is worth telling apart from a photo without a face, since turning it fixes it.
         MTCNN also finds some faces upside down, with a lower score: the turn whose face scores
-        highest is the one named.
+        highest is the one named. Otherwise the fallback detector's ``unconfirmed`` candidates, if
+        any, are mentioned.
         """
         found = [
             (faces[0].confidence, how)
             for turn, how in _TURNS
             if (faces := self.detector.detect(cv2.rotate(record.pixels, turn)))
         ]
+        if not found and unconfirmed:
+            score = max(face.confidence for face in unconfirmed)
+            return (
+                f"no face was detected (the fallback detector's candidate, score {score:.2f},"
+                " was not confirmed by the landmarks)"
+            )
         if not found:
             return "no face was detected"
         _, how = max(found)
@@ -248,4 +286,4 @@ def _largest_holding(faces: list[Face], point: tuple[float, float]) -> int:
 
 def _scaled_face(face: Face, scale: float) -> Face:
     """``face`` from reduced pixels to the file's: box and keypoints are edge coordinates, which scale as they are."""
-    return Face(face.box.scaled(scale), face.confidence, face.keypoints * np.float32(scale))
+    return replace(face, box=face.box.scaled(scale), keypoints=face.keypoints * np.float32(scale))

@@ -81,18 +81,26 @@ class Box:
         return (self.x, self.y, self.w, self.h)
 
 
+FACE_DETECTORS = ("mtcnn", "blazeface")
+
+
 @dataclass(frozen=True)
 class Face:
-    """One MTCNN detection.
+    """One face detection, MTCNN's or (when MTCNN finds none) the fallback BlazeFace's in MTCNN's terms.
 
     ``keypoints`` has shape (5, 2) as (x, y): subject's right eye, subject's left eye, nose,
     right mouth corner, left mouth corner (in image terms: left eye, right eye, nose,
-    left mouth corner, right mouth corner).
+    left mouth corner, right mouth corner). ``detector`` names the detector that found it.
     """
 
     box: Box
     confidence: float
     keypoints: np.ndarray
+    detector: str = "mtcnn"
+
+    def __post_init__(self) -> None:
+        if self.detector not in FACE_DETECTORS:
+            raise ValueError(f"expected a detector among {', '.join(FACE_DETECTORS)}, got {self.detector!r}")
 
 
 @dataclass(frozen=True)

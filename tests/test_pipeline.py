@@ -46,7 +46,8 @@ def test_photo_without_face(pipeline: Pipeline, name: str) -> None:
     result = pipeline.audit(EXAMPLES / name)
     assert result.status is ImageStatus.NO_FACE
     assert result.compliant is False
-    assert result.reason == "no face was detected"
+    # The cat's face is the fallback detector's candidate; the reason says the landmarks did not confirm it.
+    assert result.reason.startswith("no face was detected")
     assert [c.name for c in result.checks] == ["face_found"]
 
 

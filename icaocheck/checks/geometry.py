@@ -8,7 +8,7 @@ import numpy as np
 
 from icaocheck.checks import FaceEvidence
 from icaocheck.config import GeometryConfig
-from icaocheck.types import CheckResult, Landmarks, Verdict
+from icaocheck.types import CheckResult, Face, Landmarks, Verdict
 
 
 def _at_least(name: str, value: float, minimum: float, unit: str, what: str) -> CheckResult:
@@ -17,10 +17,23 @@ def _at_least(name: str, value: float, minimum: float, unit: str, what: str) -> 
     return CheckResult(name, Verdict.PASS if ok else Verdict.FAIL, value, minimum, unit, reason)
 
 
-def face_found(face_count: int) -> CheckResult:
+def face_found(face_count: int, detector: str = "mtcnn") -> CheckResult:
+    """At least one face; a face only the fallback detector found says so (``details["fallback"]`` = 1)."""
     if face_count == 0:
         return CheckResult("face_found", Verdict.FAIL, 0.0, 1.0, "faces", "no face was detected")
-    return CheckResult("face_found", Verdict.PASS, float(face_count), 1.0, "faces")
+    if detector == "mtcnn":
+        return CheckResult("face_found", Verdict.PASS, float(face_count), 1.0, "faces")
+    reason = f"found by the fallback detector ({detector}); MTCNN found no face"
+    return CheckResult("face_found", Verdict.PASS, float(face_count), 1.0, "faces", reason, {"fallback": 1.0})
+
+
+def eye_drift(face: Face, landmarks: Landmarks) -> float:
+    """How far the landmarks' eye centres lie from the detector's eye keypoints: the worse eye, in eye distances."""
+    keypoints = face.keypoints
+    return max(
+        float(np.linalg.norm(keypoints[0] - landmarks.right_eye_center)),
+        float(np.linalg.norm(keypoints[1] - landmarks.left_eye_center)),
+    ) / max(landmarks.inter_eye_distance, 1.0)
 
 
 def face_upright(evidence: FaceEvidence, config: GeometryConfig) -> CheckResult:
@@ -29,11 +42,7 @@ def face_upright(evidence: FaceEvidence, config: GeometryConfig) -> CheckResult:
     dlib fits an upright face into whatever box it is given; on a rotated or upside-down face
     its eyes land far from the detector's, and every crop (and score) made from them is wrong.
     """
-    landmarks, keypoints = evidence.landmarks, evidence.face.keypoints
-    drift = max(
-        float(np.linalg.norm(keypoints[0] - landmarks.right_eye_center)),
-        float(np.linalg.norm(keypoints[1] - landmarks.left_eye_center)),
-    ) / max(landmarks.inter_eye_distance, 1.0)
+    drift = eye_drift(evidence.face, evidence.landmarks)
     limit = config.max_eye_drift_ied
     if drift <= limit:
         return CheckResult("face_upright", Verdict.PASS, drift, limit, "IED")
@@ -71,7 +80,7 @@ def head_roll(evidence: FaceEvidence, config: GeometryConfig) -> CheckResult:
 
 def geometry_checks(evidence: FaceEvidence, config: GeometryConfig) -> list[CheckResult]:
     return [
-        face_found(evidence.face_count),
+        face_found(evidence.face_count, evidence.face.detector),
         face_upright(evidence, config),
         single_face(evidence),
         face_size(evidence, config),
