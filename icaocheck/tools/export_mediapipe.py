@@ -136,16 +136,17 @@ def with_refined_landmarks(model: onnx.ModelProto) -> onnx.ModelProto:
 def export_mediapipe(wheel: Path, out_dir: Path, models: Sequence[MediapipeModel] = MODELS) -> list[Path]:
     """Convert ``models`` from the mediapipe ``wheel`` into ``out_dir`` and record them in its manifest.
 
-    The output bytes depend only on the TFLite files: exporting twice gives identical files.
+    The output bytes depend only on the TFLite files: exporting twice gives identical files. The wheel is
+    read before the converter is imported, so a wrong file is reported as such even without the extra.
     """
+    wheel, out_dir = Path(wheel), Path(out_dir)
+    sources = {model: read_member(wheel, model.member) for model in models}
     from icaocheck.tools.tflite_onnx import convert_tflite  # needs the dev-time `export` extra
 
-    wheel, out_dir = Path(wheel), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     entries: dict[str, dict[str, str]] = {}
-    for model in models:
-        source = read_member(wheel, model.member)
+    for model, source in sources.items():
         onnx_model = convert_tflite(source, Path(model.onnx_name).stem, model.description)
         if model is FACE_MESH:
             onnx_model = with_refined_landmarks(onnx_model)
