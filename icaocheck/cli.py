@@ -583,8 +583,12 @@ def evaluate(
     if not card_path.is_file():
         console.print(f"[red]error:[/] no {attribute} model in the models folder: train it first")
         raise typer.Exit(EXIT_USAGE)
-    with console.status(f"scoring the held-out photos of {attribute} (cached in {work_dir})"):
-        table, evaluation = evaluate_attribute(labels, attribute, work_dir, workers, cross_source)
+    try:
+        with console.status(f"scoring the held-out photos of {attribute} (cached in {work_dir})"):
+            table, evaluation = evaluate_attribute(labels, attribute, work_dir, workers, cross_source)
+    except ValueError as error:  # too few labelled photos on the validation side
+        console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(EXIT_USAGE) from error
     if write_threshold or fusion != "keep":
         # A changed fusion changes what the score means: its threshold is set anew.
         fuse = fusion == "fit" or (fusion == "keep" and "fusion" in json.loads(card_path.read_text()))

@@ -66,6 +66,9 @@ PAPER_TABLE_3 = {
 }
 
 
+_LABEL_COLUMNS = ("path", "source", "attribute", "label", "kind", "group")
+
+
 @dataclass(frozen=True)
 class LabelledPath:
     path: str
@@ -80,7 +83,11 @@ def read_evaluation_set(labels_csv: Path, attribute: str, splits: Sequence[str] 
     column, positive, negative = ATTRIBUTE_LABELS[attribute]
     out: list[LabelledPath] = []
     with labels_csv.open(newline="") as stream:
-        for row in csv.DictReader(stream):
+        reader = csv.DictReader(stream)
+        missing = [name for name in _LABEL_COLUMNS if name not in (reader.fieldnames or ())]
+        if missing:
+            raise ValueError(f"expected the columns {', '.join(_LABEL_COLUMNS)} in {labels_csv}, missing {missing}")
+        for row in reader:
             if row["attribute"] != column or row["kind"] not in WHOLE_PHOTO_KINDS:
                 continue
             if row["label"] not in (positive, negative):
@@ -295,6 +302,12 @@ def calibrate(decision: Decision, rows: Sequence[PhotoScore]) -> Calibration:
 
     A fusion is fitted on every part of every photo (each eye carries the photo's label).
     """
+    positives = sum(row.photo.label for row in rows)
+    if positives in (0, len(rows)):
+        raise ValueError(
+            f"expected photos of both classes to calibrate {decision.name!r} on, "
+            f"got {positives} non-compliant and {len(rows) - positives} compliant"
+        )
     fusion = None
     if decision.cnn and decision.feature:
         labels = np.repeat(_labels(rows), decision.parts)
@@ -392,13 +405,17 @@ def cross_source_rates(decision: Decision, usable: Sequence[PhotoScore]) -> tupl
     """For each source S: calibrated on the validation photos of every other source, measured on S's held-out photos.
 
     Returns the rates per source and, pooled, the rates of all those decisions together (each photo
-    judged at its own source's threshold, so no pooled EER).
+    judged at its own source's threshold, so no pooled EER). A source without which the validation
+    photos hold one class only cannot be calibrated for, and is left out.
     """
     per_source: dict[str, Rates] = {}
     decisions, labels = [], []
     validation = _on_split(usable, Split.VALIDATION)
     for source, rows in _by_source(usable).items():
-        calibration = calibrate(decision, [row for row in validation if row.photo.source != source])
+        others = [row for row in validation if row.photo.source != source]
+        if len({row.photo.label for row in others}) < 2:
+            continue  # the other sources alone hold one class: nothing to calibrate on without this one
+        calibration = calibrate(decision, others)
         scores = calibration.scores(rows)
         per_source[source] = rates(scores, _labels(rows), calibration.threshold)
         decisions.append((scores >= calibration.threshold).astype(np.float64))

@@ -32,7 +32,7 @@ from icaocheck.model_files import models_dir
 from icaocheck.split import Split
 from icaocheck.training.metrics import eer
 
-from .conftest import FIXTURES, SHARED_DATA
+from .conftest import EXAMPLES, FIXTURES, SHARED_DATA
 
 runner = CliRunner()
 EYES_CNN, EYES_GEOMETRY = DECISIONS["eyes"][:2]
@@ -133,6 +133,28 @@ def test_a_decision_must_name_what_it_reads() -> None:
         Decision("nothing")
     with pytest.raises(ValueError, match="expected one feature per classifier column"):
         Decision("uneven", cnn=("cnn_right_eye", "cnn_left_eye"), feature=("lip_gap",))
+
+
+def test_evaluate_says_why_it_cannot_calibrate(tmp_path: Path) -> None:
+    """Real photos, every group on the test side: nothing to choose a threshold on, so a message, no traceback."""
+    labels = tmp_path / "labels.csv"
+    rows = [("eyes_closed_1.jpg", "closed", "source:21"), ("eyes_open_1.jpg", "open", "source:35")]
+    lines = ["path,source,attribute,label,kind,group,box,licence,note"]
+    for name, label, group in rows:
+        (tmp_path / name).write_bytes((EXAMPLES / name).read_bytes())
+        lines.append(f"{name},examples,eyes,{label},face,{group},,,")
+    labels.write_text("\n".join(lines) + "\n")
+    work = tmp_path / "work"
+    outcome = runner.invoke(app, ["evaluate", str(labels), "-a", "eyes", "--work", str(work), "--no-plots"])
+    assert outcome.exit_code == 64, outcome.output
+    assert "expected photos of both classes to calibrate 'CNN' on, got 0 non-compliant and 0 compliant" in " ".join(
+        outcome.output.split()
+    )
+    # The photos were scored once, into the cache, both on the test side.
+    assert [row.photo.split for row in read_table(next(work.glob("eyes_scores_*.csv")))] == ["test", "test"]
+    labels.write_text("path,label\n")
+    outcome = runner.invoke(app, ["evaluate", str(labels), "-a", "eyes", "--work", str(work), "--no-plots"])
+    assert outcome.exit_code == 64 and "missing ['source', 'attribute', 'kind', 'group']" in outcome.output
 
 
 def test_evaluate_refuses_an_unknown_attribute(tmp_path: Path) -> None:
