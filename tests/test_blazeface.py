@@ -17,6 +17,7 @@ from icaocheck.blazeface import INPUT_SIDE, BlazeFaceDetector, Window, search_wi
 from icaocheck.config import Config
 from icaocheck.covers import draw_cover
 from icaocheck.pipeline import Pipeline
+from icaocheck.reports.records import flat_row, full_record
 from icaocheck.types import ImageStatus, Verdict
 
 from .conftest import EXAMPLES
@@ -116,6 +117,8 @@ def test_masked_face_mtcnn_misses_is_found_and_fails_face_covered(pipeline: Pipe
         covered_check = result.check("face_covered")
         assert covered_check.verdict is Verdict.FAIL, (seed, covered_check)
         assert result.timings_ms["blazeface"] > 0
+        assert flat_row(result)["face_detector"] == "blazeface"
+        assert full_record(result)["face"]["detector"] == "blazeface"
 
 
 def test_tightly_framed_masked_face_is_found(pipeline: Pipeline, niqabs: list[np.ndarray]) -> None:

@@ -140,7 +140,7 @@ _CHECK_COLUMNS = [
 ]
 DOCUMENTED_CSV_COLUMNS = [
     *("path", "path_escaped", "status", "reason", "notes", "compliant", "width", "height", "face_count"),
-    *("face_x", "face_y", "face_w", "face_h", "face_confidence"),
+    *("face_x", "face_y", "face_w", "face_h", "face_confidence", "face_detector"),
     *_CHECK_COLUMNS,
     "time_ms",
 ]

@@ -31,6 +31,7 @@ def csv_columns() -> list[str]:
         "face_w",
         "face_h",
         "face_confidence",
+        "face_detector",
     ]
     for name in CHECK_NAMES:
         columns += [f"{name}_{field}" for field in CHECK_FIELDS]
@@ -70,6 +71,7 @@ def flat_row(result: ImageResult) -> dict[str, Any]:
             face_w=rounded(box.w, 1),
             face_h=rounded(box.h, 1),
             face_confidence=rounded(result.face.confidence),
+            face_detector=result.face.detector,
         )
     for check in result.checks:
         row[f"{check.name}_verdict"] = check.verdict.value
@@ -90,6 +92,7 @@ def full_record(result: ImageResult) -> dict[str, Any]:
         face = {
             "box": [rounded(v, 2) for v in result.face.box.as_tuple()],
             "confidence": rounded(result.face.confidence),
+            "detector": result.face.detector,
             "keypoints": [[rounded(v, 2) for v in point] for point in result.face.keypoints.tolist()],
         }
     return {
