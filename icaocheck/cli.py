@@ -174,14 +174,16 @@ def scan(
     from icaocheck.classify import ModelCardError
     from icaocheck.model_files import ModelFileError
     from icaocheck.profiles import ProfileError, resolve
-    from icaocheck.reports import format_for
-    from icaocheck.resume import ResumeError
+    from icaocheck.reports import check_report_path, format_for
+    from icaocheck.resume import ResumeError, RunRecord
     from icaocheck.scan import ReportFile, Scan
     from icaocheck.summary import parse_fail_on
 
     to_stdout = output is not None and str(output) == "-"
     report_file = None if output is None or to_stdout else output
     try:
+        if report_file is not None:
+            check_report_path(report_file, paths)
         chosen_format = format_for(report_file, report_format)
         settings = resolve(profile, config_file, overrides or ())
         failing_checks = parse_fail_on(fail_on)
@@ -198,6 +200,8 @@ def scan(
         resume=resume,
         config=settings.config,
         fail_on=failing_checks,
+        record=None if report_file is None else RunRecord.of(settings, chosen_format),
+        relative_inputs=any(not path.is_absolute() for path in paths),
     )
     job = Scan(paths, report, recursive, follow_symlinks, workers, settings.config)
     print_lines = output is None and not quiet and not as_json

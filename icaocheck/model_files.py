@@ -82,6 +82,11 @@ def _read_manifest(manifest: Path, modified_ns: int) -> dict[str, dict]:
     return json.loads(manifest.read_text())["files"]
 
 
+def manifest_hashes(directory: Path | None = None) -> dict[str, str]:
+    """Model file → sha256 as listed in ``directory/manifest.json`` (default :func:`models_dir`)."""
+    return {name: entry["sha256"] for name, entry in _manifest(directory or models_dir()).items() if "sha256" in entry}
+
+
 def update_manifest(directory: Path, entries: dict[str, dict[str, str]]) -> None:
     """Merge ``entries`` (file name → sha256, licence, source) into ``directory/manifest.json``, keeping the rest."""
     manifest_path = directory / "manifest.json"

@@ -9,10 +9,16 @@ Memory stays flat however many files there are: the file list is streamed from t
 each result is written as a unit and dropped, and only counts are kept (plus, when resuming,
 the set of photos already in the report). Leaving the ``with`` block early (Ctrl-C, an error)
 finishes the report with what is done, marked interrupted.
+
+A report file has one writer: it is locked (``flock``, advisory) from opening to closing, and a
+second scan writing the same file stops with :class:`ReportLockedError` before changing a byte.
 """
 
 from __future__ import annotations
 
+import os
+import stat
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -23,9 +29,36 @@ from icaocheck.config import Config
 from icaocheck.inputs import ScanItem, pending, scan_inputs
 from icaocheck.io import SkipHandler
 from icaocheck.reports import ReportWriter, open_writer, writer_class
-from icaocheck.resume import read_existing
+from icaocheck.resume import ExistingReport, ResumeError, RunRecord, read_existing, record_path
 from icaocheck.summary import Outcome, ScanSummary
 from icaocheck.types import ImageResult
+
+if sys.platform != "win32":  # Windows has no flock: reports are not locked there
+    import fcntl
+
+
+class ReportLockedError(OSError):
+    """Another scan is writing the report file."""
+
+
+def _open_locked(path: Path) -> BinaryIO:
+    """``path`` opened for reading and writing, created if absent but never truncated, and locked."""
+    if not path.parent.is_dir():
+        raise FileNotFoundError(
+            f"the folder {path.parent} for the report does not exist: create it first "
+            "(a mistyped folder is not created silently)"
+        )
+    report = open(os.open(path, os.O_RDWR | os.O_CREAT, 0o666), "r+b")  # noqa: SIM115 - closed by ReportFile
+    if sys.platform != "win32":
+        try:
+            fcntl.flock(report.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            report.close()
+            raise ReportLockedError(
+                f"{path} is being written by another icaocheck scan: leaving it alone "
+                "(wait for that scan to end, then --resume it, or choose another --output)"
+            ) from None
+    return report
 
 
 class ReportFile:
@@ -35,6 +68,11 @@ class ReportFile:
     report, only the summary. ``resume`` continues the report at ``output`` if there is one
     (:class:`~icaocheck.resume.ResumeError` if it is not a report of this format); :attr:`done`
     then holds the photos it already has.
+
+    ``record``: what this run is configured with, written beside a new report; a resume of a
+    report whose record differs, or that has none, is refused with ``ResumeError``, as is one
+    from another working directory when ``relative_inputs`` (the photos are named by relative
+    paths, which would no longer match the report's). Without ``record`` nothing is compared.
     """
 
     def __init__(
@@ -45,6 +83,8 @@ class ReportFile:
         resume: bool = False,
         config: Config | None = None,
         fail_on: frozenset[str] | None = None,
+        record: RunRecord | None = None,
+        relative_inputs: bool = False,
     ) -> None:
         if resume and output is None:
             raise ValueError("only a report written to a file can be resumed")
@@ -53,6 +93,8 @@ class ReportFile:
         self._stream = stream
         self._resume = resume
         self._config = config
+        self._record = record
+        self._relative_inputs = relative_inputs
         self._file: BinaryIO | None = None
         self._writer: ReportWriter | None = None
         self.summary = ScanSummary(fail_on)
@@ -62,21 +104,61 @@ class ReportFile:
         existing = None
         stream = self._stream
         if self._output is not None:
-            if self._resume and self._output.is_file():
-                existing = read_existing(self._output, writer_class(self._format), self.summary)
-                self._file = self._output.open("r+b")
-                self._file.truncate(existing.keep)
-                self._file.seek(existing.keep)
-                self.done = existing.done
-            else:
-                self._output.parent.mkdir(parents=True, exist_ok=True)
-                self._file = self._output.open("wb")
+            self._file = _open_locked(self._output)
+            try:
+                existing = self._take_over(self._output, self._file)
+            except BaseException:
+                self._file.close()
+                raise
             stream = self._file
         if stream is not None:
             self._writer = open_writer(stream, self._format, self.summary, self._file is not None, self._config)
             if existing is None or not existing.has_header:
                 self._writer.start()
         return self
+
+    def _take_over(self, output: Path, report: BinaryIO) -> ExistingReport | None:
+        """Check the locked ``report`` against this run, then cut it to what is kept; what it holds, if resumed."""
+        if not stat.S_ISREG(os.fstat(report.fileno()).st_mode):
+            return None  # a device such as /dev/null: nothing to resume, truncate or record
+        sidecar = record_path(output)
+        existing = None
+        if self._resume and os.fstat(report.fileno()).st_size > 0:
+            earlier = RunRecord.read(sidecar) if self._record is not None and sidecar.exists() else None
+            existing = read_existing(
+                output, writer_class(self._format), self.summary, earlier.working_directory if earlier else None
+            )
+            if self._record is not None and existing.done:
+                self._check_same_run(output, earlier)
+        if existing is None or not existing.done:
+            # A new report (or one without photos yet) is this run's: its record replaces any earlier one.
+            if self._record is not None:
+                self._record.write(sidecar)
+            else:
+                sidecar.unlink(missing_ok=True)
+        keep = existing.keep if existing is not None else 0
+        report.truncate(keep)
+        report.seek(keep)
+        if existing is not None:
+            self.done = existing.done
+        return existing
+
+    def _check_same_run(self, output: Path, earlier: RunRecord | None) -> None:
+        assert self._record is not None
+        if earlier is None:
+            earlier = RunRecord.read(record_path(output))  # raises: it is missing
+        changed = earlier.differences(self._record)
+        if changed:
+            raise ResumeError(
+                f"{output} was written with another configuration ({'; '.join(changed)}): not resuming it; "
+                f"resume with the profile, --config, --set and models it was started with (profile "
+                f"{earlier.profile}), or start a new report"
+            )
+        if self._relative_inputs and earlier.working_directory != self._record.working_directory:
+            raise ResumeError(
+                f"{output} was started in {earlier.working_directory} and names photos relative to it: "
+                "resume from there, or name the photos by absolute paths"
+            )
 
     def write(self, result: ImageResult) -> None:
         if self._writer is not None:

@@ -107,10 +107,14 @@ def test_every_format_reads_back_every_photo(tmp_path: Path, report_format: str)
 
 def test_format_from_extension_or_name() -> None:
     expected = {"r.csv": "csv", "r.JSON": "json", "r.jsonl": "jsonl", "r.ndjson": "jsonl", "r.xml": "junit"}
-    expected |= {"r.html": "html", "r.htm": "html", "r.txt": "csv"}
+    expected |= {"r.html": "html", "r.htm": "html"}
     assert {name: format_for(Path(name), None) for name in expected} == expected
     assert format_for(Path("r.csv"), "ofiq") == "ofiq"
+    assert format_for(Path("report.junit"), "junit") == "junit"
     assert format_for(None, None) == "csv"
+    for unknown in ("r.pdf", "report.junit", "report", "r.txt"):
+        with pytest.raises(ValueError, match="cannot tell the report format"):
+            format_for(Path(unknown), None)
     with pytest.raises(ValueError, match="among"):
         format_for(None, "xls")
 

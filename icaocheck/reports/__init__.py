@@ -14,10 +14,11 @@ format     what                                            chosen by extension
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from icaocheck.config import Config
+from icaocheck.config import IMAGE_SUFFIXES, Config
 from icaocheck.reports.base import ReportWriter
 from icaocheck.reports.htmlpage import HtmlWriter
 from icaocheck.reports.jsonfile import JsonLinesWriter, JsonWriter
@@ -27,8 +28,10 @@ from icaocheck.reports.tabular import CsvWriter, OfiqWriter
 from icaocheck.summary import ScanSummary
 
 __all__ = [
+    "REPORT_EXTENSIONS",
     "REPORT_FORMATS",
     "ReportWriter",
+    "check_report_path",
     "csv_columns",
     "flat_row",
     "format_for",
@@ -43,14 +46,54 @@ _WRITERS: dict[str, type[ReportWriter]] = {
 REPORT_FORMATS = tuple(_WRITERS)
 
 
+REPORT_EXTENSIONS = tuple(suffix for writer in _WRITERS.values() for suffix in writer.extensions)
+# Never a report's name: a report written there would replace a photo or a video. Folders are
+# scanned for IMAGE_SUFFIXES; the others are pictures and videos an archive may hold beside them.
+_MEDIA_SUFFIXES = frozenset(IMAGE_SUFFIXES) | {
+    *(".gif", ".heic", ".heif", ".avif", ".jp2", ".j2k", ".jxl", ".jfif", ".ico", ".svg", ".psd", ".raw"),
+    *(".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2"),
+    *(".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".3gp", ".mts"),
+}
+
+
 def format_for(output: Path | None, requested: str | None) -> str:
-    """The report format: the one asked for, else the output file's extension, else CSV."""
+    """The report format: the one asked for, else the output file's extension; CSV when there is no file.
+
+    Raises ValueError for an unknown format, or a file whose extension names none (a report is
+    never written in a format its name does not announce).
+    """
     if requested:
         if requested not in _WRITERS:
             raise ValueError(f"expected a format among {', '.join(REPORT_FORMATS)}, got {requested!r}")
         return requested
-    suffix = output.suffix.lower() if output else ""
-    return next((name for name, writer in _WRITERS.items() if suffix in writer.extensions), "csv")
+    if output is None:
+        return "csv"
+    suffix = output.suffix.lower()
+    chosen = next((name for name, writer in _WRITERS.items() if suffix in writer.extensions), None)
+    if chosen is None:
+        raise ValueError(
+            f"cannot tell the report format from the name {output.name!r}: expected an extension among "
+            f"{', '.join(REPORT_EXTENSIONS)}, or --format {'|'.join(REPORT_FORMATS)}"
+        )
+    return chosen
+
+
+def check_report_path(output: Path, inputs: Sequence[Path]) -> None:
+    """Refuse a report path that would overwrite what is being audited.
+
+    Raises ValueError when ``output`` is one of ``inputs`` (after resolving links and ``..``),
+    has a picture or video extension, or is a folder.
+    """
+    if output.suffix.lower() in _MEDIA_SUFFIXES:
+        raise ValueError(
+            f"the report {output} has a picture or video extension ({output.suffix}): "
+            "refusing to write it, it could replace a photo; name it .csv, .json, .jsonl, .xml or .html"
+        )
+    resolved = output.resolve()
+    if any(resolved == path.resolve() for path in inputs):
+        raise ValueError(f"the report {output} is one of the files to audit: refusing to overwrite it")
+    if output.is_dir():
+        raise ValueError(f"the report {output} is a folder: give a file name")
 
 
 def writer_class(report_format: str) -> type[ReportWriter]:
