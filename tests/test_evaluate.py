@@ -136,9 +136,9 @@ def test_a_decision_must_name_what_it_reads() -> None:
 
 
 def test_evaluate_says_why_it_cannot_calibrate(tmp_path: Path) -> None:
-    """Real photos, every group on the test side: nothing to choose a threshold on, so a message, no traceback."""
+    """Held-back photos, every group on the test side: nothing to choose a threshold on: a message, no traceback."""
     labels = tmp_path / "labels.csv"
-    rows = [("eyes_closed_1.jpg", "closed", "source:21"), ("eyes_open_1.jpg", "open", "source:35")]
+    rows = [("eyes_closed_2.jpg", "closed", "source:21"), ("compliant_astronaut.png", "open", "source:35")]
     lines = ["path,source,attribute,label,kind,group,box,licence,note"]
     for name, label, group in rows:
         (tmp_path / name).write_bytes((EXAMPLES / name).read_bytes())
