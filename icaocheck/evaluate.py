@@ -16,6 +16,7 @@ measured the same way, and the one with the lowest cross-source error is named.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 from collections import Counter
@@ -161,9 +162,19 @@ def score_photos(
 
 
 def table_path(work_dir: Path, attribute: str, models: Path | None = None) -> Path:
-    """Where the score table of ``attribute`` is cached: named by the model file's sha256, so a new model rescores."""
-    digest = sha256_of((models or models_dir()) / f"{attribute}.onnx")[:12]
-    return work_dir / f"{attribute}_scores_{digest}.csv"
+    """Where the score table of ``attribute`` is cached.
+
+    Its name is a digest of what the scores depend on: the model files and icaocheck's own code,
+    so a new model, detector or feature rescores instead of reading stale scores.
+    """
+    digest = hashlib.sha256()
+    model_dir = models or models_dir()
+    for model in sorted(model_dir.glob("*.onnx")):
+        digest.update(f"{model.name}:{sha256_of(model)}\n".encode())
+    package = Path(__file__).resolve().parent
+    for source in sorted(package.rglob("*.py")):
+        digest.update(str(source.relative_to(package)).encode() + b"\0" + source.read_bytes())
+    return work_dir / f"{attribute}_scores_{digest.hexdigest()[:12]}.csv"
 
 
 def write_table(table: list[PhotoScore], path: Path) -> None:
@@ -191,8 +202,8 @@ def read_table(path: Path) -> list[PhotoScore]:
 def collect_scores(
     photos: list[LabelledPath], attribute: str, work_dir: Path, workers: int = 1, models: Path | None = None
 ) -> list[PhotoScore]:
-    """The score table of ``photos``: read from ``work_dir`` when it holds exactly these photos and every
-    feature column, else scored through the pipeline and written there."""
+    """The score table of ``photos``: read from ``work_dir`` when it holds exactly these photos scored by the
+    same models and code (:func:`table_path`) with every feature column, else scored and written there."""
     path = table_path(work_dir, attribute, models)
     if path.is_file():
         cached = read_table(path)

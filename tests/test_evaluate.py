@@ -26,6 +26,7 @@ from icaocheck.evaluate import (
     read_evaluation_set,
     read_table,
     score_photos,
+    table_path,
     write_table,
 )
 from icaocheck.model_files import models_dir
@@ -60,6 +61,18 @@ def test_table_round_trips_through_csv(table: list[PhotoScore], tmp_path: Path) 
     assert read_table(tmp_path / "scores.csv") == table
     no_face = [r for r in table if r.status == "no_face"]
     assert len(no_face) == 1 and no_face[0].values == {}
+
+
+def test_cached_table_is_named_by_the_models_it_was_scored_with(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    for name in ("eyes.onnx", "mtcnn_pnet.onnx"):
+        (models / name).write_bytes((models_dir() / name).read_bytes())
+    before = table_path(tmp_path, "eyes", models)
+    assert table_path(tmp_path, "eyes", models) == before
+    # Another detector scores other faces: the table is scored anew, not read stale.
+    (models / "mtcnn_pnet.onnx").write_bytes((models_dir() / "mtcnn_rnet.onnx").read_bytes())
+    assert table_path(tmp_path, "eyes", models) != before
 
 
 def test_threshold_is_the_validation_eer_of_the_worse_eye(table: list[PhotoScore]) -> None:
