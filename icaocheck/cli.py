@@ -33,7 +33,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 if TYPE_CHECKING:
     from icaocheck.scan import Scan
@@ -53,8 +53,46 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a process stopped by Ct
 _USAGE_ERROR: type[Exception] = typer.BadParameter.__bases__[0]
 
 
+def _value_names(params: list[Any]) -> list[Any]:
+    """``params`` shown in help with the names of their values (``FILE``, ``N``), never Python types.
+
+    Typer prints each parameter's Python type (``<bool>`` after a flag, ``<list[Path]>`` after an
+    argument) and has no switch for it: a flag takes no value and an argument is named already, so
+    they show none; an option shows its metavar, else its type in capitals.
+    """
+    for param in params:
+        if param.param_type_name == "argument" or getattr(param, "is_flag", False):
+            param.display_type_rich = lambda ctx: None
+        elif param.metavar is None:
+            param.display_type_rich = lambda ctx, param=param: _value_name(param.display_type(ctx))
+    return params
+
+
+def _value_name(python_type: str) -> str:
+    """``<int>`` → ``N``, ``<list[str]>`` → ``TEXT`` (a repeatable option's one value), ``<file>`` → ``FILE``."""
+    name = python_type.strip("<>")
+    if name.startswith("list[") and name.endswith("]"):
+        name = name[len("list[") : -1]
+    return {"int": "N", "float": "NUMBER", "str": "TEXT", "directory": "DIR"}.get(name, name.upper())
+
+
+def _examples(*commands: str) -> str:
+    """A command's help epilog: example command lines."""
+    return "Examples:\n\n" + "\n\n".join(f"  $ {command}" for command in commands)
+
+
+class _Command(TyperCommand):
+    """Typer's command, with help naming values instead of Python types (see :func:`_value_names`)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _value_names(super().get_params(ctx))
+
+
 class _Commands(TyperGroup):
     """Typer's group, with usage errors exiting with :data:`EXIT_USAGE` instead of 2."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _value_names(super().get_params(ctx))
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -74,11 +112,12 @@ class _Commands(TyperGroup):
 
 app = typer.Typer(
     cls=_Commands,
-    help="Audit ID-document face photos for eyes closed, mouth open and covered faces (ICAO / ISO/IEC 19794-5).",
     no_args_is_help=True,
     add_completion=False,
 )
-config_app = typer.Typer(help="Profiles: the effective configuration and the built-in profiles.", no_args_is_help=True)
+config_app = typer.Typer(
+    cls=_Commands, help="Profiles: the effective configuration and the built-in profiles.", no_args_is_help=True
+)
 app.add_typer(config_app, name="config")
 # Progress, tables and messages go to stderr so that a report written to stdout stays clean.
 console = Console(stderr=True)
@@ -87,7 +126,8 @@ stdout_console = Console()
 
 # Options shared by `scan` and `config show`, so both resolve a profile alike.
 ProfileOption = Annotated[
-    str | None, typer.Option("--profile", "-p", help="Built-in profile: icao-strict, lenient (default: default).")
+    str | None,
+    typer.Option("--profile", "-p", metavar="NAME", help="Built-in profile: icao-strict, lenient (default: default)."),
 ]
 ConfigOption = Annotated[
     Path | None,
@@ -95,7 +135,11 @@ ConfigOption = Annotated[
 ]
 SetOption = Annotated[
     list[str] | None,
-    typer.Option("--set", help="One value over the profile: KEY=VALUE, e.g. checks.eyes_closed.threshold=0.4."),
+    typer.Option(
+        "--set",
+        metavar="KEY=VALUE",
+        help="One value over the profile (repeatable), e.g. checks.eyes_closed.threshold=0.4.",
+    ),
 ]
 
 
@@ -134,17 +178,51 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-@app.command()
+def _print_version(asked: bool) -> None:
+    if asked:
+        from icaocheck import __version__
+
+        typer.echo(f"icaocheck {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print icaocheck's version and exit."),
+    ] = False,
+) -> None:
+    """Audit ID-document face photos for eyes closed, mouth open and covered faces (ICAO / ISO/IEC 19794-5)."""
+
+
+@app.command(
+    cls=_Command,
+    epilog=_examples(
+        "icaocheck scan examples/photos",
+        "icaocheck scan archive/ -r --workers 0 -o report.html",
+        "icaocheck scan archive/ -o report.xml --profile icao-strict --fail-on eyes_closed,face_covered",
+    ),
+)
 def scan(
     paths: Annotated[list[Path], typer.Argument(help="Photos and folders to audit.")],
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subfolders.")] = False,
-    workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes; 0 = one per core.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option("--workers", "-w", min=0, help="Worker processes; 0 = one per usable core (at most that many)."),
+    ] = 1,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the report to this file ('-' for stdout).")
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write the report to this file ('-' for stdout)."),
     ] = None,
     report_format: Annotated[
         str | None,
-        typer.Option("--format", "-f", help="csv, json, jsonl, junit, html or ofiq; default: from --output's suffix."),
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="csv, json, jsonl, junit, html or ofiq; default: from --output's suffix.",
+        ),
     ] = None,
     profile: ProfileOption = None,
     config_file: ConfigOption = None,
@@ -152,7 +230,9 @@ def scan(
     fail_on: Annotated[
         str,
         typer.Option(
-            "--fail-on", help="Exit 1 when a photo fails one of these checks (comma-separated), 'any' or 'none'."
+            "--fail-on",
+            metavar="CHECKS",
+            help="Exit 1 when a photo fails one of these checks (comma-separated), 'any' or 'none'.",
         ),
     ] = "any",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, lines or summary; errors only.")] = False,
@@ -246,8 +326,11 @@ def scan(
 
 def _run(job: Scan, quiet: bool, print_lines: bool, started: float) -> None:
     if quiet:
-        for _ in job:
-            pass
+        for result in job:
+            if result.status.value == "error":  # -q keeps errors: say which file could not be read, and why
+                console.print(
+                    f"[red]error:[/] {_shown(result.path)}: {_shown(result.reason)}", highlight=False, soft_wrap=True
+                )
         return
     with _progress() as progress:
         task = progress.add_task("counting files", total=None, rate="")
@@ -309,7 +392,15 @@ def _print_summary(summary: ScanSummary, elapsed: float, output: Path | None, pr
     console.print(table)
 
 
-@config_app.command("show")
+@config_app.command(
+    "show",
+    cls=_Command,
+    epilog=_examples(
+        "icaocheck config show",
+        "icaocheck config show --profile lenient --json",
+        "icaocheck config show --config ours.toml --set checks.eyes_closed.threshold=0.4",
+    ),
+)
 def config_show(
     profile: ProfileOption = None,
     config_file: ConfigOption = None,
@@ -334,7 +425,9 @@ def config_show(
         typer.echo(f"{f'{key} = {value}':<{width}}  # {source}")
 
 
-@config_app.command("profiles")
+@config_app.command(
+    "profiles", cls=_Command, epilog=_examples("icaocheck config profiles", "icaocheck config show --profile lenient")
+)
 def config_profiles() -> None:
     """List the built-in profiles."""
     from icaocheck.profiles import builtin_profiles
@@ -343,7 +436,13 @@ def config_profiles() -> None:
         stdout_console.print(f"[bold]{name}[/]: {description}", highlight=False)
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    epilog=_examples(
+        "icaocheck crops ../shared/data/labels.csv work/crops -w 2",
+        "icaocheck crops labels.csv work/eyes -a eyes --limit 50",
+    ),
+)
 def crops(
     labels: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Labels CSV (shared/data format).")],
     out_dir: Annotated[Path, typer.Argument(file_okay=False, help="Folder for the crops and manifest.csv.")],
@@ -377,7 +476,14 @@ def crops(
     console.print(table)
 
 
-@app.command("augment-cover")
+@app.command(
+    "augment-cover",
+    cls=_Command,
+    epilog=_examples(
+        "icaocheck augment-cover ../shared/data/labels.csv work/covers --every 2 -w 2",
+        "icaocheck augment-cover faces/ work/masks -r --kind medical_mask --copies 2",
+    ),
+)
 def augment_cover(
     source: Annotated[Path, typer.Argument(exists=True, help="Labels CSV (uncovered faces) or photo folder.")],
     out_dir: Annotated[Path, typer.Argument(file_okay=False, help="Folder for covered images and labels.csv.")],
@@ -403,7 +509,10 @@ def augment_cover(
     console.print(f"wrote {len(rows)} covered images and {out_dir / 'labels.csv'} (from {len(photos)} photos)")
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    epilog=_examples("icaocheck bench", "icaocheck bench photo.jpg --repeat 50 --threads 2", "icaocheck bench --json"),
+)
 def bench(
     images: Annotated[list[Path] | None, typer.Argument(help="Photos to time (default: the bundled examples).")] = None,
     threads: Annotated[int, typer.Option(min=1, help="onnxruntime and OpenCV threads (1 emulates one core).")] = 1,
@@ -489,7 +598,13 @@ def bench(
     stdout_console.print(facts)
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    epilog=_examples(
+        "icaocheck train eyes --data work/crops --epochs 30",
+        "icaocheck train veil --data work/crops --data work/crops_covers --out models",
+    ),
+)
 def train(
     model: Annotated[str, typer.Argument(help="eyes, mouth or veil.")],
     data: Annotated[
@@ -539,7 +654,13 @@ def train(
         raise typer.Exit(EXIT_INPUT_ERROR) from error
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    epilog=_examples(
+        "icaocheck evaluate ../shared/data/labels.csv -a eyes",
+        "icaocheck evaluate ../shared/data/labels.csv -a mouth --write-threshold",
+    ),
+)
 def evaluate(
     labels: Annotated[
         list[Path], typer.Argument(exists=True, dir_okay=False, help="Labels CSVs (shared/data format), merged.")
@@ -616,7 +737,11 @@ def _export_target(out_dir: Path | None) -> Path:
     return target
 
 
-@app.command("export-mtcnn")
+@app.command(
+    "export-mtcnn",
+    cls=_Command,
+    epilog=_examples("icaocheck export-mtcnn", "icaocheck export-mtcnn /tmp/mtcnn-models"),
+)
 def export_mtcnn_command(
     out_dir: Annotated[
         Path | None,
@@ -636,7 +761,14 @@ def export_mtcnn_command(
         console.print(f"wrote {path}")
 
 
-@app.command("export-mesh")
+@app.command(
+    "export-mesh",
+    cls=_Command,
+    epilog=_examples(
+        "pip download --no-deps mediapipe==0.10.21 -d /tmp/wheels",
+        "icaocheck export-mesh /tmp/wheels/mediapipe-0.10.21-*.whl",
+    ),
+)
 def export_mesh_command(
     wheel: Annotated[
         Path,

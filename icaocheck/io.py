@@ -33,6 +33,7 @@ import os
 import stat
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from operator import attrgetter
 from pathlib import Path
 from typing import BinaryIO
@@ -424,6 +425,29 @@ def _orientation(header: Image.Image, data: bytes) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
+@contextmanager
+def _c_stderr_silenced() -> Iterator[None]:
+    """File descriptor 2 sent to /dev/null meanwhile.
+
+    libjpeg inside OpenCV prints its warnings on damaged data ("Corrupt JPEG data: premature end of
+    data segment") straight to the C library's stderr, with no switch to turn them off: through
+    ``--quiet`` and across the progress bar. The photo's row says what matters.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all: nothing to silence
+        yield
+        return
+    sink = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(sink, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(sink)
+
+
 def _decode_with_opencv(data: bytes, image_format: str, factor: int = 1) -> np.ndarray:
     if image_format == "PNG" and not data.endswith(_PNG_END) and data.rfind(_PNG_END) == -1:
         # Checked before decoding: libpng would print its own error on stderr.
@@ -433,7 +457,8 @@ def _decode_with_opencv(data: bytes, image_format: str, factor: int = 1) -> np.n
     # give 8-bit BGR (all but rare 12-bit JPEGs hold) and need the orientation ignored explicitly.
     flags = cv2.IMREAD_UNCHANGED if factor == 1 else _REDUCED_COLOR[factor] | cv2.IMREAD_IGNORE_ORIENTATION
     try:
-        decoded = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+        with _c_stderr_silenced():
+            decoded = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     except cv2.error as error:
         raise ImageReadError(f"corrupt {image_format} data: {error.err}") from error
     if decoded is None:

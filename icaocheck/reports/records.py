@@ -99,7 +99,7 @@ def full_record(result: ImageResult) -> dict[str, Any]:
         "path": printable(result.path),
         "path_escaped": percent_encoded(result.path),
         "status": result.status.value,
-        "reason": printable(result.reason),
+        "reason": failure_reason(result),
         "notes": [printable(note) for note in result.notes],
         "compliant": result.compliant,
         "width": result.width,

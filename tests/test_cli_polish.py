@@ -1,0 +1,103 @@
+"""What users meet first: help, --version, -q's errors, quiet decoders, JSON reasons, --workers limits."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from icaocheck import __version__
+from icaocheck.cli import EXIT_USAGE, app
+from icaocheck.io import load_image
+
+from .conftest import FIXTURES
+
+runner = CliRunner()
+# What Typer prints for a parameter's Python type: <bool>, <int>, <list[Path]>, <path>, ...
+TYPE_PLACEHOLDER = re.compile(r"<[a-zA-Z_]+(\[[^\]]*\])?>")
+
+
+def _command_paths(group: typer.core.TyperGroup, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = []
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            paths += _command_paths(command, (*prefix, name))
+        else:
+            paths.append((*prefix, name))
+    return paths
+
+
+def test_every_help_names_values_and_shows_examples() -> None:
+    commands = _command_paths(typer.main.get_command(app))
+    assert {("scan",), ("config", "show"), ("bench",)} <= set(commands)
+    for path in [(), ("config",), *commands]:
+        outcome = runner.invoke(app, [*path, "--help"], terminal_width=200)
+        assert outcome.exit_code == 0, (path, outcome.output)
+        assert not TYPE_PLACEHOLDER.search(outcome.output), (path, TYPE_PLACEHOLDER.search(outcome.output))
+        if path in commands:
+            examples = outcome.output.split("Examples:")[-1]
+            assert "Examples:" in outcome.output and examples.count("$ icaocheck") >= 1, path
+    scan_help = runner.invoke(app, ["scan", "--help"], terminal_width=200).output
+    assert "--set" in scan_help and "KEY=VALUE" in scan_help and "--output -o FILE" in " ".join(scan_help.split())
+
+
+def test_version() -> None:
+    outcome = runner.invoke(app, ["--version"])
+    assert outcome.exit_code == 0 and outcome.stdout.strip() == f"icaocheck {__version__}"
+
+
+def test_quiet_still_names_each_unreadable_file(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(FIXTURES / "no_face_cat.png", folder)
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "notes.png").write_text("not a picture")
+    outcome = runner.invoke(app, ["scan", str(folder), "-q"])
+    assert outcome.exit_code == 2
+    assert outcome.stdout == ""
+    lines = outcome.stderr.splitlines()
+    assert len(lines) == 2 and all(line.startswith("error: ") for line in lines), lines
+    assert "empty.jpg: empty file" in lines[0] and "notes.png" in lines[1]
+
+
+def _jpeg_with_a_stray_marker(target: Path) -> Path:
+    """A real photo with a restart marker pushed into its scan data: it decodes, and libjpeg complains."""
+    data = (FIXTURES / "eyes_open_1.jpg").read_bytes()
+    middle = len(data) // 2
+    target.write_bytes(data[:middle] + b"\xff\xd0" + data[middle:])
+    return target
+
+
+def test_libjpeg_warnings_do_not_reach_stderr(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    damaged = _jpeg_with_a_stray_marker(tmp_path / "damaged.jpg")
+    for min_side in (None, 64):  # whole and reduced decoding
+        record = load_image(damaged, 80_000_000, min_side)
+        assert record.pixels.size
+    captured = capfd.readouterr()
+    assert "Corrupt JPEG" not in captured.err and captured.err == ""
+
+
+def test_json_reason_is_the_csv_reason(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("eyes_closed_1.jpg", "no_face_cat.png"):
+        shutil.copy(FIXTURES / name, folder)
+    (folder / "empty.jpg").write_bytes(b"")
+    for suffix in ("csv", "jsonl"):
+        runner.invoke(app, ["scan", str(folder), "-o", str(tmp_path / f"r.{suffix}")])
+    csv_reasons = {Path(row["path"]).name: row["reason"] for row in csv.DictReader((tmp_path / "r.csv").open())}
+    records = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    json_reasons = {Path(record["path"]).name: record["reason"] for record in records}
+    assert json_reasons == csv_reasons
+    assert all(json_reasons.values())  # every one of them fails or cannot be read
+
+
+def test_workers_must_not_be_negative(tmp_path: Path) -> None:
+    outcome = runner.invoke(app, ["scan", str(FIXTURES / "no_face_cat.png"), "--workers", "-1"])
+    assert outcome.exit_code == EXIT_USAGE and "--workers" in outcome.output
