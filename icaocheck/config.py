@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 # Suffixes a folder's photos are found by (AVIF and HEIC too when their readers are installed, see icaocheck.io).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+# Suffixes of the video files a folder yields beside its photos (decoded by OpenCV, see icaocheck.video).
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ class Outcome:
     compliant: bool | None
     failed: tuple[str, ...] = ()
     assessed: tuple[str, ...] = ()  # checks that passed or failed (not "not assessed", not disabled)
+    frame: int | None = None  # the frame's index, for a row of a video
 
     @classmethod
     def of(cls, result: ImageResult) -> Outcome:
@@ -36,16 +37,17 @@ class Outcome:
             result.compliant,
             tuple(c.name for c in result.checks if c.verdict is Verdict.FAIL),
             tuple(c.name for c in result.checks if c.verdict is not Verdict.NOT_ASSESSED),
+            None if result.frame is None else result.frame.index,
         )
 
     @classmethod
-    def from_verdicts(cls, path: str, status: str, verdicts: dict[str, str]) -> Outcome:
+    def from_verdicts(cls, path: str, status: str, verdicts: dict[str, str], frame: int | None = None) -> Outcome:
         """From a report row's status and ``check → verdict`` (``pass``, ``fail``, ``not_assessed`` or empty)."""
         failed = tuple(name for name in CHECK_NAMES if verdicts.get(name) == Verdict.FAIL.value)
         assessed = tuple(name for name in CHECK_NAMES if verdicts.get(name) in (Verdict.PASS.value, Verdict.FAIL.value))
         # As ImageResult.compliant: unread files have no verdict, photos without a face fail.
         compliant = None if status == ImageStatus.ERROR.value else status == ImageStatus.OK.value and not failed
-        return cls(path, status, compliant, failed, assessed)
+        return cls(path, status, compliant, failed, assessed, frame)
 
 
 def parse_fail_on(text: str) -> frozenset[str] | None:

@@ -159,8 +159,30 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class FrameRef:
+    """Which frame of a video a result is: its 0-based index and its time from the start, in seconds.
+
+    ``sharpness`` is the variance of the Laplacian of the face region, scaled to a fixed width
+    (see :func:`icaocheck.video.face_sharpness`): how the best frame of a video is told apart
+    from equally compliant ones. None when no face was found.
+    """
+
+    index: int
+    time_s: float
+    sharpness: float | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.index, bool) or not isinstance(self.index, int) or self.index < 0:
+            raise ValueError(f"expected a frame index >= 0, got {self.index!r}")
+        if not self.time_s >= 0.0:
+            raise ValueError(f"expected a time in seconds >= 0, got {self.time_s!r}")
+        if self.sharpness is not None and not self.sharpness >= 0.0:
+            raise ValueError(f"expected a sharpness >= 0 or None, got {self.sharpness!r}")
+
+
+@dataclass(frozen=True)
 class ImageResult:
-    """Everything icaocheck says about one input file; one report row. Holds no pixels."""
+    """Everything icaocheck says about one input file or video frame; one report row. Holds no pixels."""
 
     path: str
     status: ImageStatus
@@ -174,6 +196,7 @@ class ImageResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     mesh: FaceMesh | None = None  # the attention face mesh, when the pipeline was asked for it
     notes: tuple[str, ...] = ()  # facts beside the verdict, e.g. "only the first frame of 3 was audited"
+    frame: FrameRef | None = None  # the frame of a video this result is; None for a photo
 
     @property
     def compliant(self) -> bool | None:

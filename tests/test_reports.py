@@ -143,7 +143,8 @@ _CHECK_COLUMNS = [
     )
 ]
 DOCUMENTED_CSV_COLUMNS = [
-    *("path", "path_escaped", "status", "reason", "notes", "compliant", "width", "height", "face_count"),
+    *("path", "path_escaped", "frame", "time_s", "status", "reason", "notes", "compliant", "width", "height"),
+    "face_count",
     *("face_x", "face_y", "face_w", "face_h", "face_confidence", "face_detector"),
     *_CHECK_COLUMNS,
     "time_ms",
@@ -326,4 +327,4 @@ def test_writer_to_a_stream_writes_the_header_once(tmp_path: Path) -> None:
     writer.write(make_result("/a.jpg", "compliant"))
     writer.finish(ScanSummary())
     lines = stream.getvalue().decode().splitlines()
-    assert lines[0].startswith("path,path_escaped,status,") and len(lines) == 2
+    assert lines[0].startswith("path,path_escaped,frame,time_s,status,") and len(lines) == 2

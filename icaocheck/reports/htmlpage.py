@@ -6,6 +6,10 @@ thumbnail with the face box and landmarks and the crops of the checks that faile
 first :data:`MAX_THUMBNAILS` get pictures, so the file stays a few megabytes however large the
 archive. Compliant photos are listed too, hidden until the filter asks for them, so that a
 resumed scan finds every photo in the file.
+
+A video's frames are units like photos (without pictures); the summary adds, per video, a
+timeline (inline SVG) of each attribute check's score against its threshold with the failing
+frames marked, and the best frame. The timeline covers the frames written by this run.
 """
 
 from __future__ import annotations
@@ -14,13 +18,16 @@ import html
 import os
 from datetime import datetime, timezone
 from html.parser import HTMLParser
+from typing import BinaryIO
 
 from icaocheck.checks import CHECK_NAMES
+from icaocheck.config import Config
 from icaocheck.names import from_percent_encoded, percent_encoded, printable
 from icaocheck.reports.base import ReportWriter
-from icaocheck.reports.thumbnails import THUMBNAIL_SIDE, gallery_images
+from icaocheck.reports.thumbnails import THUMBNAIL_SIDE, frame_picture, gallery_images
 from icaocheck.summary import Outcome, ScanSummary
 from icaocheck.types import ImageResult, ImageStatus, Verdict
+from icaocheck.video import VideoSummary, read_frame
 
 MAX_THUMBNAILS = 200  # failed photos that get pictures (about 25 kB each)
 
@@ -49,7 +56,13 @@ td:first-child,th:first-child{text-align:left}
 tr.check{cursor:pointer}
 tr.check:hover{background:#eef}
 .note{color:#a60}
+section.video{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.6rem;margin:.5rem 0}
+section.video svg{display:block;max-width:100%;height:auto}
+section.video img{max-width:320px;height:auto}
 """
+_TIMELINE_WIDTH = 800  # SVG units across a video's timeline
+_LANE_HEIGHT = 40  # SVG units per check
+_FAIL_COLOUR = "#c33"
 
 # Filters: "problems" (default: every photo that is not compliant), "all", "compliant",
 # "no_face", "error", or "check:NAME". A card's data-failed lists its failed checks.
@@ -102,6 +115,16 @@ class HtmlWriter(ReportWriter):
     # whole report get them, those of earlier (resumed) runs included.
     _thumbnails_written = 0
 
+    def __init__(
+        self,
+        stream: BinaryIO,
+        previous: ScanSummary | None = None,
+        rewritable: bool = False,
+        config: Config | None = None,
+    ) -> None:
+        super().__init__(stream, previous, rewritable, config)
+        self._videos: dict[str, VideoSummary] = {}  # frames written in this run, per video
+
     @classmethod
     def header(cls) -> str:
         options = [("problems", "all problems"), ("all", "all photos"), ("compliant", "compliant")]
@@ -128,11 +151,17 @@ class HtmlWriter(ReportWriter):
         )
         if exact is not None:
             attributes += f' data-path-escaped="{exact}"'
-        title = f"<h2>{_h(os.path.basename(shown) or shown)}</h2><p class=path>{_h(shown)}</p>"
+        heading = os.path.basename(shown) or shown
+        if result.frame is not None:
+            self._videos.setdefault(result.path, VideoSummary(result.path)).add(result)
+            attributes += f' data-frame="{result.frame.index}"'
+            heading += f" frame {result.frame.index} ({result.frame.time_s:.3f} s)"
+        title = f"<h2>{_h(heading)}</h2><p class=path>{_h(shown)}</p>"
         title += "".join(f'<p class="note">{_h(printable(note))}</p>' for note in result.notes)
         if kind == "pass":
             return f"<article {attributes} hidden>{title}</article>\n"
-        pictures = self._pictures(result) if kind == "fail" else ""
+        # A video's failing frames get no picture each: its timeline and best frame show it.
+        pictures = self._pictures(result) if kind == "fail" and result.frame is None else ""
         if result.status is ImageStatus.ERROR:
             lines = [f"<li><b>unreadable</b> {_h(printable(result.reason))}</li>"]
         else:
@@ -178,13 +207,79 @@ class HtmlWriter(ReportWriter):
         checks = "<tr><th>check</th><th>failed</th><th>assessed</th><th>failure rate</th></tr>" + "".join(rows)
         written = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         note = " <b class=note>The scan was interrupted: run it again with --resume to finish.</b>"
+        videos = "".join(self._timeline(video) for video in self._videos.values())
         return (
             '</main>\n<section id="summary">'
             f"<table><caption>photos</caption>{totals}</table>"
-            f"<table><caption>checks (click a row to see its photos)</caption>{checks}</table>"
+            f"<table><caption>checks (click a row to see its photos)</caption>{checks}</table>{videos}"
             f"<p>Written {written}; pictures are at most {THUMBNAIL_SIDE} pixels, face box in red, landmarks in"
             f" yellow.{note if summary.interrupted else ''}</p></section>\n</body></html>\n"
         )
+
+    def _timeline(self, video: VideoSummary) -> str:
+        """A video's section: each attribute check's score over time, failing frames in red, and its best frame."""
+        frames = video.frames
+        if not frames:
+            return ""
+        first, last = frames[0].time_s, frames[-1].time_s
+        span = max(last - first, 1e-6)
+        step = _TIMELINE_WIDTH / max(len(frames), 1)  # a failing frame's mark is one frame wide
+
+        def x(time_s: float) -> float:
+            return round((time_s - first) / span * (_TIMELINE_WIDTH - step), 1)
+
+        checks = [name for name in CHECK_NAMES if any(name in frame.values for frame in frames)]
+        lanes = []
+        for lane, name in enumerate(checks):
+            top = lane * _LANE_HEIGHT
+            marks = "".join(
+                f'<rect x="{x(f.time_s)}" y="{top}" width="{step:.1f}" height="{_LANE_HEIGHT - 4}"'
+                f' fill="{_FAIL_COLOUR}" opacity=".25"/>'
+                for f in frames
+                if name in f.failed
+            )
+            points = " ".join(
+                f"{x(f.time_s)},{top + (1 - f.values[name]) * (_LANE_HEIGHT - 4):.1f}"
+                for f in frames
+                if name in f.values
+            )
+            threshold = self._threshold_y(video, name, top)
+            lanes.append(
+                f'<g><text x="4" y="{top + 12}" font-size="11">{name}</text>{marks}'
+                f'<polyline points="{points}" fill="none" stroke="#225" stroke-width="1.2"/>{threshold}</g>'
+            )
+        height = max(len(checks), 1) * _LANE_HEIGHT
+        svg = (
+            f'<svg viewBox="0 0 {_TIMELINE_WIDTH} {height}" role="img" aria-label="scores over time">'
+            f"{''.join(lanes)}</svg>"
+        )
+        spans = "; ".join(f"{s.check} {s.start_s:.2f}–{s.end_s:.2f} s" for s in video.spans(CHECK_NAMES))
+        caption = (
+            f"<h2>{_h(printable(video.path))}</h2><p>{len(frames)} frames analysed, {first:.2f}–{last:.2f} s;"
+            f" {sum(f.compliant for f in frames)} compliant. Scores (0 at the bottom, 1 at the top) with their"
+            f" threshold dashed, failing frames shaded red.</p><p>Failing: {_h(spans) or 'none'}</p>"
+        )
+        return f'<section class="video">{caption}{svg}{self._best_picture(video)}</section>'
+
+    @staticmethod
+    def _threshold_y(video: VideoSummary, name: str, top: int) -> str:
+        check = None if video.best is None else video.best.check(name)
+        if check is None or check.threshold is None:
+            return ""
+        y = top + (1 - check.threshold) * (_LANE_HEIGHT - 4)
+        return f'<line x1="0" x2="{_TIMELINE_WIDTH}" y1="{y:.1f}" y2="{y:.1f}" stroke="#888" stroke-dasharray="4 3"/>'
+
+    def _best_picture(self, video: VideoSummary) -> str:
+        best = video.best
+        if best is None or best.frame is None:
+            return ""
+        verdict = "compliant" if best.compliant else "not compliant: no frame is"
+        said = f"best frame: {best.frame.index} at {best.frame.time_s:.3f} s ({verdict})"
+        try:
+            picture = frame_picture(best, read_frame(best.path, best.frame.index))
+        except Exception as error:  # a picture that cannot be drawn must not cost the report
+            return f'<p>{_h(said)}</p><p class="note">no picture: {_h(f"{type(error).__name__}: {error}")}</p>'
+        return f'<figure><img src="{picture}" alt="best frame"><figcaption>{_h(said)}</figcaption></figure>'
 
     @classmethod
     def read_unit(cls, text: str) -> Outcome | None:
@@ -196,6 +291,10 @@ class HtmlWriter(ReportWriter):
         path, status = attributes.get("data-path"), attributes.get("data-status")
         if path is None or status not in {s.value for s in ImageStatus}:
             return None
+        frame = attributes.get("data-frame")
+        if frame is not None and not (frame.isascii() and frame.isdigit()):
+            return None
         verdicts = dict.fromkeys((attributes.get("data-checks") or "").split(), "pass")
         verdicts.update(dict.fromkeys((attributes.get("data-failed") or "").split(), "fail"))
-        return Outcome.from_verdicts(from_percent_encoded(path, attributes.get("data-path-escaped")), status, verdicts)
+        path = from_percent_encoded(path, attributes.get("data-path-escaped"))
+        return Outcome.from_verdicts(path, status, verdicts, None if frame is None else int(frame))

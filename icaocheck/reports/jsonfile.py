@@ -27,7 +27,10 @@ def _outcome(text: str) -> Outcome | None:
         record: Any = json.loads(text)
         verdicts = {check["name"]: check["verdict"] for check in record["checks"]}
         path = from_percent_encoded(record["path"], record.get("path_escaped"))
-        outcome = Outcome.from_verdicts(path, record["status"], verdicts)
+        frame = record.get("frame")
+        if frame is not None and (isinstance(frame, bool) or not isinstance(frame, int)):
+            return None
+        outcome = Outcome.from_verdicts(path, record["status"], verdicts, frame)
     except (ValueError, KeyError, TypeError):
         return None
     return outcome if set(verdicts) <= set(CHECK_NAMES) else None

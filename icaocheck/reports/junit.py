@@ -1,4 +1,7 @@
-"""JUnit XML for CI systems: one test case per photo, one ``<failure>`` per failed check.
+"""JUnit XML for CI systems: one test case per photo or video frame, one ``<failure>`` per failed check.
+
+A video's frames are test cases of their own, grouped by ``classname`` (the video's path) and
+named ``VIDEO frame N (T s)``; the frame index is in the ``icaocheck-frame`` attribute too.
 
 An unreadable file is an ``<error>``; checks that could not be assessed are listed in the test
 case's ``<system-out>``. The counts on ``<testsuites>`` and ``<testsuite>`` are written as zeros
@@ -27,6 +30,7 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # so that a resumed scan recognises the photo.
 _EXACT_PATH = "icaocheck-path"
 _NO_FACE_CHECK = "face_found"
+_FRAME = "icaocheck-frame"
 
 
 def _counts_tags(tests: int, failures: int, errors: int) -> str:
@@ -74,12 +78,16 @@ class JunitWriter(ReportWriter):
 
     def unit(self, result: ImageResult) -> str:
         path, exact = printable(result.path), percent_encoded(result.path)
-        folder = os.path.dirname(path) or "."
+        folder, name = os.path.dirname(path) or ".", path
+        if result.frame is not None:
+            folder, name = path, f"{path} frame {result.frame.index} ({result.frame.time_s:.3f} s)"
         seconds = result.timings_ms.get("total", 0.0) / 1000.0
         opening = (
-            f"<testcase classname={_attribute(folder)} name={_attribute(path)} file={_attribute(path)}"
+            f"<testcase classname={_attribute(folder)} name={_attribute(name)} file={_attribute(path)}"
             f' time="{seconds:.3f}"'
         )
+        if result.frame is not None:
+            opening += f' {_FRAME}="{result.frame.index}"'
         if exact is not None:
             opening += f" {_EXACT_PATH}={_attribute(exact)}"
         children = []
@@ -116,7 +124,12 @@ class JunitWriter(ReportWriter):
             return None
         if case.tag != "testcase" or "name" not in case.attrib:
             return None
-        path = from_percent_encoded(case.attrib["name"], case.get(_EXACT_PATH))
+        frame = case.get(_FRAME)
+        if frame is not None and not (frame.isascii() and frame.isdigit() and "file" in case.attrib):
+            return None
+        # A frame's name says which frame; its file attribute is the video's path.
+        shown = case.attrib["name"] if frame is None else case.attrib["file"]
+        path = from_percent_encoded(shown, case.get(_EXACT_PATH))
         failed = {failure.get("type", "") for failure in case.iter("failure")}
         if case.find("error") is not None:
             status = ImageStatus.ERROR.value
@@ -124,4 +137,4 @@ class JunitWriter(ReportWriter):
             status = ImageStatus.NO_FACE.value
         else:
             status = ImageStatus.OK.value
-        return Outcome.from_verdicts(path, status, dict.fromkeys(failed, "fail"))
+        return Outcome.from_verdicts(path, status, dict.fromkeys(failed, "fail"), None if frame is None else int(frame))

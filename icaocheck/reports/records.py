@@ -19,6 +19,8 @@ def csv_columns() -> list[str]:
     columns = [
         "path",
         "path_escaped",
+        "frame",
+        "time_s",
         "status",
         "reason",
         "notes",
@@ -63,6 +65,8 @@ def flat_row(result: ImageResult) -> dict[str, Any]:
         "face_count": result.face_count,
         "time_ms": rounded(result.timings_ms.get("total"), 1),
     }
+    if result.frame is not None:
+        row.update(frame=result.frame.index, time_s=rounded(result.frame.time_s, 3))
     if result.face is not None:
         box = result.face.box
         row.update(
@@ -98,6 +102,8 @@ def full_record(result: ImageResult) -> dict[str, Any]:
     return {
         "path": printable(result.path),
         "path_escaped": percent_encoded(result.path),
+        "frame": None if result.frame is None else result.frame.index,
+        "time_s": None if result.frame is None else rounded(result.frame.time_s, 3),
         "status": result.status.value,
         "reason": failure_reason(result),
         "notes": [printable(note) for note in result.notes],

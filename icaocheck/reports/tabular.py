@@ -67,7 +67,11 @@ class CsvWriter(_CsvUnits):
             return None
         verdicts = {name: row[f"{name}_verdict"] for name in CHECK_NAMES}
         path = from_percent_encoded(row["path"], row["path_escaped"])
-        return Outcome.from_verdicts(path, row["status"], verdicts)
+        try:
+            frame = _frame_index(row["frame"])
+        except ValueError:
+            return None
+        return Outcome.from_verdicts(path, row["status"], verdicts, frame)
 
 
 # OFIQ (ISO/IEC 29794-5 reference implementation) measures with an icaocheck counterpart, in the
@@ -82,8 +86,23 @@ OFIQ_MEASURES = (
 )
 # Columns icaocheck adds after OFIQ's: a reader that picks OFIQ's columns by name is unaffected,
 # and a resumed scan can count the rows already written.
-OFIQ_EXTRA_COLUMNS = ("icaocheck.Status", "icaocheck.FailedChecks", "icaocheck.Reason", "icaocheck.PathEscaped")
+OFIQ_EXTRA_COLUMNS = (
+    "icaocheck.Status",
+    "icaocheck.FailedChecks",
+    "icaocheck.Reason",
+    "icaocheck.PathEscaped",
+    "icaocheck.Frame",
+)
 _FAILED = -1.0  # OFIQ's raw and scalar value of a measure it could not compute
+
+
+def _frame_index(text: str) -> int | None:
+    """A row's frame column: None when empty (a photo), else the index; ValueError when it is not one."""
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(f"expected a frame index, got {text!r}")
+    return int(text)
 
 
 def _ofiq_number(value: float) -> str:
@@ -128,6 +147,7 @@ class OfiqWriter(_CsvUnits):
         fields += [_ofiq_number(raw) for raw, _ in values]
         fields += [_ofiq_number(scalar) for _, scalar in values]
         fields += [result.status.value, failed, failure_reason(result), percent_encoded(result.path) or ""]
+        fields.append("" if result.frame is None else result.frame.index)
         return _record(fields, ";", "\n")
 
     @classmethod
@@ -135,9 +155,13 @@ class OfiqWriter(_CsvUnits):
         fields = _fields(text, ";")
         if fields is None or len(fields) != 1 + 2 * len(OFIQ_MEASURES) + len(OFIQ_EXTRA_COLUMNS):
             return None
-        status, failed = fields[-4], fields[-3].split()
+        status, failed = fields[-5], fields[-4].split()
         if status not in {s.value for s in ImageStatus} or not set(failed) <= set(CHECK_NAMES):
             return None
+        try:
+            frame = _frame_index(fields[-1])
+        except ValueError:
+            return None
         # The OFIQ layout keeps the failed checks only: the checks that passed are not counted.
-        path = from_percent_encoded(fields[0], fields[-1])
-        return Outcome.from_verdicts(path, status, dict.fromkeys(failed, "fail"))
+        path = from_percent_encoded(fields[0], fields[-2])
+        return Outcome.from_verdicts(path, status, dict.fromkeys(failed, "fail"), frame)

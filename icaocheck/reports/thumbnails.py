@@ -63,6 +63,12 @@ def gallery_images(result: ImageResult, config: Config) -> GalleryImages | None:
     return GalleryImages(_annotated(record.pixels, result, points, scale), tuple(crops))
 
 
+def frame_picture(result: ImageResult, pixels: np.ndarray) -> str:
+    """A video frame's picture (as a data URI) with the face box and landmarks of its ``result``."""
+    points = None if result.landmarks is None else result.landmarks.points
+    return _annotated(pixels, result, points, 1.0)
+
+
 def _annotated(pixels: np.ndarray, result: ImageResult, points: np.ndarray | None, scale: float) -> str:
     height, width = pixels.shape[:2]
     fit = min(1.0, THUMBNAIL_SIDE / max(height, width))
