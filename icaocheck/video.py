@@ -319,12 +319,13 @@ class VideoSummary:
     path: str
     frames: list[FrameScore] = field(default_factory=list)
     best: ImageResult | None = None  # the full result of the best frame so far
+    _best_rank: tuple[bool, int, float] = field(default=(False, 0, 0.0), init=False, repr=False)
 
     def add(self, result: ImageResult) -> None:
         score = FrameScore.of(result)
         self.frames.append(score)
-        if self.best is None or score.rank() > FrameScore.of(self.best).rank():
-            self.best = result
+        if self.best is None or score.rank() > self._best_rank:
+            self.best, self._best_rank = result, score.rank()
 
     def spans(self, checks: Sequence[str], window: int = 1) -> list[Span]:
         return failing_spans(self.frames, checks, window)
