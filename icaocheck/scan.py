@@ -48,7 +48,8 @@ def _open_locked(path: Path) -> BinaryIO:
             f"the folder {path.parent} for the report does not exist: create it first "
             "(a mistyped folder is not created silently)"
         )
-    report = open(os.open(path, os.O_RDWR | os.O_CREAT, 0o666), "r+b")  # noqa: SIM115 - closed by ReportFile
+    # Not truncated on opening: a scan refused the lock must leave the report as it is.
+    report = open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o666), "wb")  # noqa: SIM115 - closed by ReportFile
     if sys.platform != "win32":
         try:
             fcntl.flock(report.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -103,24 +104,25 @@ class ReportFile:
     def __enter__(self) -> ReportFile:
         existing = None
         stream = self._stream
+        # A device or pipe (/dev/null, /dev/stdout) is written as it comes: nothing to resume, cut, seek in or record.
+        regular_file = False
         if self._output is not None:
             self._file = _open_locked(self._output)
+            regular_file = stat.S_ISREG(os.fstat(self._file.fileno()).st_mode)
             try:
-                existing = self._take_over(self._output, self._file)
+                existing = self._take_over(self._output, self._file) if regular_file else None
             except BaseException:
                 self._file.close()
                 raise
             stream = self._file
         if stream is not None:
-            self._writer = open_writer(stream, self._format, self.summary, self._file is not None, self._config)
+            self._writer = open_writer(stream, self._format, self.summary, regular_file, self._config)
             if existing is None or not existing.has_header:
                 self._writer.start()
         return self
 
     def _take_over(self, output: Path, report: BinaryIO) -> ExistingReport | None:
         """Check the locked ``report`` against this run, then cut it to what is kept; what it holds, if resumed."""
-        if not stat.S_ISREG(os.fstat(report.fileno()).st_mode):
-            return None  # a device such as /dev/null: nothing to resume, truncate or record
         sidecar = record_path(output)
         existing = None
         if self._resume and os.fstat(report.fileno()).st_size > 0:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -85,6 +87,20 @@ def test_a_missing_report_folder_is_refused_not_created(tmp_path: Path) -> None:
     assert outcome.exit_code == EXIT_REPORT_ERROR
     assert "does not exist: create it first" in _said(outcome.output)
     assert not (tmp_path / "typo").exists()
+
+
+def test_a_pipe_takes_the_report_as_it_comes(tmp_path: Path) -> None:
+    _photos(tmp_path / "photos", ("no_face_cat.png",))
+    pipe = tmp_path / "pipe.xml"
+    os.mkfifo(pipe)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    outcome = runner.invoke(app, ["scan", str(tmp_path / "photos"), "-o", str(pipe)])
+    reader.join(timeout=60)
+    assert outcome.exit_code == 1, outcome.output  # no face: non-compliant, and no error about seeking
+    assert received[0].startswith(b"<?xml") and received[0].rstrip().endswith(b"</testsuites>")
+    assert not record_path(pipe).exists()
 
 
 # -- item 2: one writer per report, damaged reports explained ------------------------------------
