@@ -21,6 +21,7 @@ from icaocheck.types import (
     CheckResult,
     Crops,
     Face,
+    FrameRef,
     ImageRecord,
     ImageResult,
     ImageStatus,
@@ -40,6 +41,7 @@ __all__ = [
     "Config",
     "Crops",
     "Face",
+    "FrameRef",
     "ImageRecord",
     "ImageResult",
     "ImageStatus",
@@ -47,6 +49,7 @@ __all__ = [
     "Verdict",
     "audit",
     "audit_many",
+    "audit_video",
 ]
 __version__ = "0.1.0"
 
@@ -61,14 +64,32 @@ def audit(source: ImageSource, config: Config | None = None) -> ImageResult:
     byte string comes back with ``status`` ERROR and a ``reason``. Raises TypeError (before any
     model is loaded) when ``source`` is none of the above, e.g. None or a number.
     """
-    global _pipeline
     from icaocheck.io import source_name
-    from icaocheck.pipeline import Pipeline
 
     source_name(source)  # the type check, before any model is loaded
+    return _shared_pipeline(config).audit(source)
+
+
+def audit_video(path: str | os.PathLike, every: int = 1, config: Config | None = None) -> Iterator[ImageResult]:
+    """Audit one frame in ``every`` of the video at ``path``; yields one result per frame, as it is audited.
+
+    Each result is the frame's audit as a photo's, named by the video's path, with ``frame`` (a
+    :class:`FrameRef`: index, time in seconds, face sharpness). A video that cannot be read yields one
+    result with status ERROR. :class:`icaocheck.video.VideoSummary` adds them up (failing spans, best frame).
+    """
+    from icaocheck.video import audit_video as run
+
+    return run(_shared_pipeline(config), os.fsdecode(os.fspath(path)), every)
+
+
+def _shared_pipeline(config: Config | None) -> Pipeline:
+    """This process's pipeline for :func:`audit` and :func:`audit_video`, rebuilt when ``config`` changes."""
+    global _pipeline
+    from icaocheck.pipeline import Pipeline
+
     if _pipeline is None or (config is not None and _pipeline.config != config):
         _pipeline = Pipeline(config)
-    return _pipeline.audit(source)
+    return _pipeline
 
 
 def audit_many(
