@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from icaocheck.pipeline import Pipeline
 
 Item = TypeVar("Item")
+# Frames per part of a video given to one task: about 10 s of video, a few megabytes of results.
+PART_FRAMES = 256
 # Width the face region is scaled to before its sharpness is measured, so that a large face
 # and a small one of the same focus score alike.
 _SHARPNESS_WIDTH = 128
@@ -50,26 +52,53 @@ def is_video(path: str | os.PathLike[str]) -> bool:
 
 @dataclass(frozen=True)
 class VideoItem:
-    """A video for a scan to audit: one frame in ``every``, except the frames in ``skip`` (already reported)."""
+    """Part of a video for a scan to audit: frames ``start`` to ``stop`` (exclusive; None: to the end).
+
+    Of those, one frame in ``every`` (by index in the whole video), except the frames in ``skip``
+    (already reported). A long video is cut into such parts (see :func:`video_items`), so that its
+    rows reach the report part by part and workers share it.
+    """
 
     path: str
     every: int = 1
     skip: frozenset[int] = frozenset()
+    start: int = 0
+    stop: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.every, bool) or not isinstance(self.every, int) or self.every < 1:
             raise ValueError(f"expected every >= 1, got {self.every!r}")
+        if self.start < 0 or (self.stop is not None and self.stop <= self.start):
+            raise ValueError(f"expected 0 <= start < stop, got start {self.start!r} and stop {self.stop!r}")
+
+    def expected_rows(self, total: int) -> int:
+        """How many rows this part gives in a video of ``total`` frames (as its container counts them)."""
+        wanted = range(self.start, min(total, self.stop if self.stop is not None else total))
+        return sum(1 for index in wanted if index % self.every == 0 and index not in self.skip)
 
 
 def video_items(
-    items: Iterable[Item], every: int = 1, done: Mapping[str, frozenset[int]] | None = None
+    items: Iterable[Item],
+    every: int = 1,
+    done: Mapping[str, frozenset[int]] | None = None,
+    part_frames: int = PART_FRAMES,
 ) -> Iterator[Item | VideoItem]:
-    """``items`` with each video path made a :class:`VideoItem`; ``done``: reported frames by photo_key."""
+    """``items`` with each video path made :class:`VideoItem` parts of ``part_frames`` frames.
+
+    ``done``: the frames already reported, by the video's photo_key; a part with nothing left is
+    left out. The last part runs to the end of the video, whatever its container's frame count says.
+    """
     for item in items:
-        if isinstance(item, str) and is_video(item):
-            yield VideoItem(item, every, (done or {}).get(photo_key(item), frozenset()))
-        else:
+        if not (isinstance(item, str) and is_video(item)):
             yield item
+            continue
+        skip = (done or {}).get(photo_key(item), frozenset())
+        starts = range(0, max(frame_count(item), 1), part_frames)
+        for start in starts:
+            stop = None if start == starts[-1] else start + part_frames
+            part = VideoItem(item, every, frozenset(i for i in skip if start <= i < (stop or i + 1)), start, stop)
+            if stop is None or part.expected_rows(stop) > 0:
+                yield part
 
 
 @dataclass(frozen=True)
@@ -100,23 +129,33 @@ def open_capture(source: str | int) -> cv2.VideoCapture:
     return capture
 
 
-def video_frames(path: str, every: int = 1, skip: frozenset[int] = frozenset()) -> Iterator[VideoFrame]:
-    """The frames of the video at ``path``: one in ``every``, leaving out the indices in ``skip``.
+def video_frames(
+    path: str, every: int = 1, skip: frozenset[int] = frozenset(), start: int = 0, stop: int | None = None
+) -> Iterator[VideoFrame]:
+    """The frames ``start`` to ``stop`` (exclusive) of the video at ``path``: one in ``every``, but not ``skip``.
 
     Opens the file at once (ImageReadError if it cannot be, before anything is yielded); frames
-    left out are only grabbed, not converted. A video without any frame raises ImageReadError.
+    left out are only grabbed, not converted. A video without any frame raises ImageReadError;
+    a ``start`` past its end gives no frame.
     """
     if every < 1:
         raise ValueError(f"expected every >= 1, got {every}")
     capture = open_capture(path)
-    return _frames(capture, path, every, skip)
+    return _frames(capture, path, every, skip, start, stop)
 
 
-def _frames(capture: cv2.VideoCapture, path: str, every: int, skip: frozenset[int]) -> Iterator[VideoFrame]:
+def _frames(
+    capture: cv2.VideoCapture,
+    path: str,
+    every: int,
+    skip: frozenset[int],
+    start: int = 0,
+    stop: int | None = None,
+) -> Iterator[VideoFrame]:
     fps = capture.get(cv2.CAP_PROP_FPS)
-    index = 0
+    index = _seek(capture, path, start)
     try:
-        while True:
+        while stop is None or index < stop:
             wanted = index % every == 0 and index not in skip
             if not capture.grab():
                 break
@@ -132,6 +171,23 @@ def _frames(capture: cv2.VideoCapture, path: str, every: int, skip: frozenset[in
         raise ImageReadError(f"cannot read the video {path}: it holds no frame OpenCV can decode")
 
 
+def _seek(capture: cv2.VideoCapture, path: str, start: int) -> int:
+    """Move ``capture`` to frame ``start``; the index it is at (less than ``start`` only past the end).
+
+    OpenCV's seek decodes from the preceding key frame up to the frame asked for; where the
+    container cannot seek, the frames before are grabbed one by one from the start instead.
+    """
+    if start == 0:
+        return 0
+    if capture.set(cv2.CAP_PROP_POS_FRAMES, start) and capture.get(cv2.CAP_PROP_POS_FRAMES) == start:
+        return start
+    capture.open(path)
+    for index in range(start):
+        if not capture.grab():
+            return index
+    return start
+
+
 def _bgr(pixels: np.ndarray) -> np.ndarray:
     """Frames as the pipeline takes them: 3-channel BGR (some capture backends give gray)."""
     return cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR) if pixels.ndim == 2 else pixels
@@ -145,21 +201,19 @@ def _frame_time(capture: cv2.VideoCapture, index: int, fps: float) -> float:
     return index / fps if fps > 0 else 0.0
 
 
-def frame_count(path: str, every: int = 1) -> int:
-    """How many frames a scan of ``path`` audits, from the container's count (0 if it cannot tell)."""
+def frame_count(path: str) -> int:
+    """The video's frame count as its container states it (0 if it cannot tell, or cannot be opened)."""
     capture = cv2.VideoCapture(path)
     try:
-        total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+        return max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT))) if capture.isOpened() else 0
     finally:
         capture.release()
-    return max(0, -(-total // every))
 
 
 def read_frame(path: str, index: int) -> np.ndarray:
-    """The pixels of frame ``index`` of the video at ``path``, decoded in order (exact, unlike seeking)."""
-    for frame in video_frames(path):
-        if frame.index == index:
-            return frame.pixels
+    """The pixels of frame ``index`` of the video at ``path``."""
+    for frame in video_frames(path, start=index, stop=index + 1):
+        return frame.pixels
     raise ImageReadError(f"the video {path} has no frame {index}")
 
 
@@ -194,20 +248,28 @@ def audit_frame(pipeline: Pipeline, frame: VideoFrame, name: str, decode_ms: flo
 
 
 def audit_video(
-    pipeline: Pipeline, path: str, every: int = 1, skip: frozenset[int] = frozenset()
+    pipeline: Pipeline,
+    path: str,
+    every: int = 1,
+    skip: frozenset[int] = frozenset(),
+    start: int = 0,
+    stop: int | None = None,
 ) -> Iterator[ImageResult]:
-    """One result per analysed frame of the video at ``path``; a video that cannot be read is one error row.
+    """One result per analysed frame of the video at ``path`` (frames ``start`` to ``stop``, see :func:`video_frames`).
 
-    A video that stops decoding part way gives the rows of the frames it had. Never raises for bad input.
+    A video that cannot be read is one error row (from the part that starts at frame 0 only, so that a
+    video cut into parts still has one); a video that stops decoding part way gives the rows of the
+    frames it had. Never raises for bad input.
     """
     try:
-        frames = video_frames(path, every, skip)
+        frames = video_frames(path, every, skip, start, stop)
         clock = time.perf_counter()
         for frame in frames:
             yield audit_frame(pipeline, frame, path, ms_since(clock))
             clock = time.perf_counter()
     except ImageReadError as error:
-        yield ImageResult(path, ImageStatus.ERROR, error.reason)
+        if start == 0:
+            yield ImageResult(path, ImageStatus.ERROR, error.reason)
 
 
 # ---------------------------------------------------------------------------------------------
