@@ -102,6 +102,10 @@ def test_test_figures_count_the_test_photos_at_the_validation_threshold(table: l
     assert (cew.positives, cew.negatives, cew.fpr, cew.eer) == (5, 0, None, None)
     assert evaluation.coverage["validation"]["cew_faces_closed"].photos == 5
     assert sum(c.no_face for split in evaluation.coverage.values() for c in split.values()) == 1
+    # As scan judges: the one test photo without a face (closed eyes) fails face_found, so it is caught.
+    scanned = evaluation.test_as_scanned
+    assert (scanned.photos, scanned.positives) == (32, result.test.positives + 1)
+    assert scanned.fnr == (~flagged[labels == 1]).sum() / scanned.positives and scanned.fpr == result.test.fpr
 
 
 def test_cross_source_calibrates_without_the_measured_source(table: list[PhotoScore]) -> None:
