@@ -24,8 +24,8 @@ import cv2
 import dlib
 import numpy as np
 
-from icaocheck.batch import usable_cores
 from icaocheck.config import Config
+from icaocheck.executors import usable_cores
 from icaocheck.io import ImageReadError, load_image
 from icaocheck.pipeline import DECODE_MIN_SIDE, Pipeline
 from icaocheck.timing import ms_since

@@ -44,6 +44,7 @@ EXIT_COMPLIANT = 0
 EXIT_NON_COMPLIANT = 1
 EXIT_INPUT_ERROR = 2
 EXIT_USAGE = 64  # BSD sysexits' EX_USAGE: click's own 2 would read as "unreadable input"
+EXIT_UNAVAILABLE = 69  # sysexits' EX_UNAVAILABLE: the Dask scheduler cannot be reached
 EXIT_REPORT_ERROR = 73  # sysexits' EX_CANTCREAT: the report file cannot be created or written
 EXIT_MODELS = 78  # sysexits' EX_CONFIG: a model file or card is missing, altered or inconsistent
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a process stopped by Ctrl-C
@@ -205,12 +206,23 @@ def main(
     ),
 )
 def scan(
-    paths: Annotated[list[Path], typer.Argument(help="Photos and folders to audit.")],
+    paths: Annotated[
+        list[str], typer.Argument(help="Photos and folders to audit; or fsspec URLs (s3://bucket/prefix/).")
+    ],
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subfolders.")] = False,
     workers: Annotated[
         int,
         typer.Option("--workers", "-w", min=0, help="Worker processes; 0 = one per usable core (at most that many)."),
     ] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            envvar="DASK_SCHEDULER_ADDRESS",
+            metavar="ADDRESS",
+            help="Audit on the Dask cluster of this scheduler (tcp://host:8786); needs the dask extra.",
+        ),
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", metavar="FILE", help="Write the report to this file ('-' for stdout)."),
@@ -244,26 +256,57 @@ def scan(
         bool,
         typer.Option("--follow-symlinks", help="Audit files that symlinks point to outside the scanned folders."),
     ] = False,
+    every: Annotated[
+        int, typer.Option("--every", min=1, metavar="N", help="Videos: analyse one frame in N (default: every frame).")
+    ] = 1,
+    smooth: Annotated[
+        int,
+        typer.Option(
+            "--smooth",
+            min=1,
+            metavar="FRAMES",
+            help="Videos: majority window (odd) over a check's frames before its failing spans are told; 1 = off.",
+        ),
+    ] = 3,
+    save_best: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-best", metavar="DIR", help="Videos: write each video's best frame here (PNG) with its row (JSON)."
+        ),
+    ] = None,
 ) -> None:
-    """Audit photos; one report row per input file.
+    """Audit photos and videos; one report row per photo, one per analysed video frame.
 
     Exit code 0: every photo compliant; 1: a photo fails (--fail-on); 2: a file could not be read;
-    64: bad usage; 73: the report cannot be written; 78: the installed models are damaged;
+    64: bad usage; 69: the Dask scheduler cannot be reached; 73: the report cannot be written;
+    78: the installed models are damaged (or differ between the cluster's workers);
     130: interrupted (the report holds every photo finished, --resume continues it).
     """
+    from icaocheck.checks import CHECK_NAMES
     from icaocheck.classify import ModelCardError
+    from icaocheck.executors import SchedulerUnreachableError, executor_for
+    from icaocheck.io import is_url
     from icaocheck.model_files import ModelFileError
     from icaocheck.profiles import ProfileError, resolve
     from icaocheck.reports import check_report_path, format_for
     from icaocheck.resume import ResumeError, RunRecord
     from icaocheck.scan import ReportFile, Scan
+    from icaocheck.storage import check_fsspec
     from icaocheck.summary import parse_fail_on
 
     to_stdout = output is not None and str(output) == "-"
     report_file = None if output is None or to_stdout else output
+    local_paths = [Path(path) for path in paths if not is_url(path)]
     try:
+        if scheduler and workers != 1:
+            raise ValueError("--workers counts local processes: with --scheduler the cluster's workers audit")
+        if not scheduler:  # on a cluster the workers list and read URLs: only they need the drivers
+            for url in filter(is_url, paths):
+                check_fsspec(url)
+        if smooth % 2 == 0:
+            raise ValueError(f"--smooth takes an odd number of frames (a window centred on each frame), got {smooth}")
         if report_file is not None:
-            check_report_path(report_file, paths)
+            check_report_path(report_file, local_paths)
         chosen_format = format_for(report_file, report_format)
         settings = resolve(profile, config_file, overrides or ())
         failing_checks = parse_fail_on(fail_on)
@@ -273,6 +316,11 @@ def scan(
         _usage_error("--resume continues a report file: give it with --output FILE")
     if as_json and to_stdout:
         _usage_error("--json and --output - would both write to stdout")
+    if save_best is not None and not save_best.is_dir():
+        console.print(
+            f"[red]error:[/] --save-best: the folder {_shown(str(save_best))} does not exist: create it first"
+        )
+        raise typer.Exit(EXIT_REPORT_ERROR)
     report = ReportFile(
         chosen_format,
         output=report_file,
@@ -281,9 +329,14 @@ def scan(
         config=settings.config,
         fail_on=failing_checks,
         record=None if report_file is None else RunRecord.of(settings, chosen_format),
-        relative_inputs=any(not path.is_absolute() for path in paths),
+        relative_inputs=any(not path.is_absolute() for path in local_paths),
     )
-    job = Scan(paths, report, recursive, follow_symlinks, workers, settings.config)
+    try:  # before the report is opened: a scan that cannot start leaves an earlier report as it was
+        executor = executor_for(workers, scheduler)
+    except SchedulerUnreachableError as error:
+        console.print(f"[red]error:[/] {_shown(str(error))}", highlight=False)
+        raise typer.Exit(EXIT_UNAVAILABLE) from error
+    job = Scan(paths, report, recursive, follow_symlinks, workers, settings.config, executor=executor, every=every)
     print_lines = output is None and not quiet and not as_json
     started = time.perf_counter()
     # CI systems cancel a job with SIGTERM: finish the report as Ctrl-C does.
@@ -304,6 +357,7 @@ def scan(
         pass
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
+        executor.close()
     summary = job.summary
     elapsed = time.perf_counter() - started
     if summary.images == 0 and not summary.interrupted:
@@ -316,12 +370,51 @@ def scan(
         console.print(f"[yellow]interrupted[/] after {summary.images} photos{hint}")
     elif not quiet:
         _print_summary(summary, elapsed, report_file, settings.profile)
+    videos = [video.as_dict(CHECK_NAMES, smooth) for video in job.videos.values()]
+    if not quiet and not as_json:
+        for video in videos:
+            _print_video(video)
     code = _exit_code(summary)
+    if save_best is not None:
+        code = max(code, _save_best_frames(job, save_best, quiet or as_json))
     if as_json:
         facts = {"exit_code": code, "report": str(output) if output else None, "format": chosen_format}
         facts |= {"profile": settings.profile, "elapsed_s": round(elapsed, 2), **summary.as_dict()}
-        typer.echo(json.dumps(facts, indent=2))
+        typer.echo(json.dumps(facts | {"videos": videos}, indent=2))
     raise typer.Exit(code)
+
+
+def _print_video(video: dict[str, Any]) -> None:
+    """A video's line: frames, the best frame, and the spans where each check fails."""
+    if video["best_frame"] is None:
+        return
+    best = "compliant" if video["best_compliant"] else "not compliant (no frame is)"
+    line = (
+        f"[bold]video[/] {_shown(video['path'])}: {video['frames']} frames analysed, {video['compliant_frames']}"
+        f" compliant; best frame {video['best_frame']} at {video['best_time_s']:.3f} s, {best}"
+    )
+    spans = [f"{s['check']} {s['start_s']:.2f}–{s['end_s']:.2f} s" for s in video["failing_spans"]]
+    if spans:
+        line += f"; failing (smoothed over {video['smoothing_frames']} frames): {', '.join(spans)}"
+    stdout_console.print(line, highlight=False, soft_wrap=True)
+
+
+def _save_best_frames(job: Scan, folder: Path, quiet: bool) -> int:
+    """Write each video's best frame into ``folder``; the exit code this asks for (73 when one cannot be written)."""
+    from icaocheck.io import ImageReadError
+    from icaocheck.video import save_best_frame
+
+    code = EXIT_COMPLIANT
+    for video in job.videos.values():
+        try:
+            written = save_best_frame(video, folder)
+        except (OSError, ImageReadError) as error:
+            console.print(f"[red]error:[/] cannot save the best frame of {_shown(video.path)}: {_shown(str(error))}")
+            code = EXIT_REPORT_ERROR
+            continue
+        if written is not None and not quiet:
+            console.print(f"saved {_shown(str(written[0]))} and {_shown(str(written[1]))}", highlight=False)
+    return code
 
 
 def _run(job: Scan, quiet: bool, print_lines: bool, started: float) -> None:
@@ -360,6 +453,8 @@ def _print_line(result: ImageResult) -> None:
     reason = result.reason if result.status.value == "error" else "; ".join(failed)
     skipped = sorted({c.reason for c in result.checks if c.verdict.value == "not_assessed"})
     line = f"{verdict} {_shown(result.path)}"
+    if result.frame is not None:
+        line += f" frame {result.frame.index} ({result.frame.time_s:.3f} s)"
     if reason:
         line += f" — {_shown(reason)}"
     if skipped and result.compliant:
@@ -526,8 +621,17 @@ def bench(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
     mesh: Annotated[bool, typer.Option("--mesh", help='Place the attention face mesh too (stage "mesh").')] = False,
+    video: Annotated[
+        Path | None,
+        typer.Option(
+            "--video", metavar="FILE", dir_okay=False, help="Time a video's frames instead: frames per second."
+        ),
+    ] = None,
 ) -> None:
     """Time every pipeline stage on this machine: medians, p95, photos per second, JPEG decode floor."""
+    if video is not None:
+        _bench_video(video, threads, models, as_json)
+        return
 
     from icaocheck.bench import run_bench
     from icaocheck.classify import ModelCardError
@@ -596,6 +700,145 @@ def bench(
     for key, value in report.machine.items():
         facts.add_row(key, value)
     stdout_console.print(facts)
+
+
+def _models_unusable(error: Exception) -> NoReturn:
+    console.print(f"[red]error:[/] the installed models cannot be used: {error}", highlight=False)
+    raise typer.Exit(EXIT_MODELS) from error
+
+
+def _bench_video(video: Path, threads: int, models: Path | None, as_json: bool) -> None:
+    """``bench --video``: decode and audit every frame of ``video`` in this process; frames per second."""
+    from icaocheck.classify import ModelCardError
+    from icaocheck.io import ImageReadError
+    from icaocheck.model_files import ModelFileError
+    from icaocheck.pipeline import Pipeline
+    from icaocheck.video import bench_video
+
+    try:
+        report = bench_video(str(video), lambda: Pipeline(models=models, threads=threads))
+    except (ModelFileError, ModelCardError) as error:
+        _models_unusable(error)
+    except ImageReadError as error:
+        console.print(f"[red]error:[/] {_shown(error.reason)}", highlight=False)
+        raise typer.Exit(EXIT_INPUT_ERROR) from error
+    if as_json:
+        typer.echo(json.dumps(report.as_dict() | {"threads": threads}, indent=2))
+        return
+    table = Table(title=f"icaocheck bench --video: {report.frames} frames of {report.width}×{report.height}")
+    table.add_column("stage")
+    table.add_column("median ms per frame", justify="right")
+    for stage, median in report.stages_median_ms.items():
+        table.add_row(stage, f"{median:.2f}")
+    stdout_console.print(table)
+    facts = Table(show_header=False)
+    facts.add_row(f"frames per second (1 process, {threads} thread(s))", f"{report.frames_per_second:.1f}")
+    facts.add_row("wall time, decoding included", f"{report.seconds:.2f} s")
+    facts.add_row("model loading", f"{report.model_loading_ms:.0f} ms")
+    stdout_console.print(facts)
+
+
+@app.command(
+    cls=_Command,
+    epilog=_examples(
+        "icaocheck capture --video clip.mp4 --save best.png",
+        "icaocheck capture --camera 0 --save best.png --hold 5 --timeout 60",
+    ),
+)
+def capture(
+    camera: Annotated[
+        int | None, typer.Option("--camera", min=0, metavar="INDEX", help="Read this camera (0: the first).")
+    ] = None,
+    video: Annotated[
+        Path | None, typer.Option("--video", metavar="FILE", dir_okay=False, help="Read this video file instead.")
+    ] = None,
+    save: Annotated[
+        Path | None,
+        typer.Option("--save", metavar="FILE", help="Write the best compliant frame here (.png lossless, .jpg …)."),
+    ] = None,
+    hold: Annotated[
+        int, typer.Option("--hold", min=1, metavar="K", help="Stop once K consecutive frames are compliant.")
+    ] = 5,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", min=0.0, metavar="S", help="Give up after S seconds.")
+    ] = None,
+    profile: ProfileOption = None,
+    config_file: ConfigOption = None,
+    overrides: SetOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live status line.")] = False,
+) -> None:
+    """Audit a camera's (or a video's) frames live until K consecutive ones are compliant; keep the best.
+
+    Exit code 0: K consecutive compliant frames (the best saved with --save); 1: the stream ended or
+    timed out first; 2: the camera or file cannot be opened; 64: bad usage; 73: --save cannot be
+    written; 78: the installed models are damaged.
+    """
+    from rich.live import Live
+
+    from icaocheck.classify import ModelCardError
+    from icaocheck.io import ImageReadError
+    from icaocheck.model_files import ModelFileError
+    from icaocheck.pipeline import Pipeline
+    from icaocheck.profiles import ProfileError, resolve
+    from icaocheck.video import capture_best, save_frame
+
+    if (camera is None) == (video is None):
+        _usage_error("give one source: --camera INDEX or --video FILE")
+    if save is not None and save.suffix.lower() not in (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"):
+        _usage_error(f"--save {save}: expected an image file name (.png for a lossless copy), got {save.suffix!r}")
+    if save is not None and not save.parent.is_dir():
+        console.print(f"[red]error:[/] --save: the folder {_shown(str(save.parent))} does not exist: create it first")
+        raise typer.Exit(EXIT_REPORT_ERROR)
+    try:
+        settings = resolve(profile, config_file, overrides or ())
+        pipeline = Pipeline(settings.config)
+    except (ValueError, ProfileError) as error:
+        _usage_error(str(error))
+    except (ModelFileError, ModelCardError) as error:
+        _models_unusable(error)
+    source: str | int = camera if camera is not None else str(video)
+    streak = [0]
+
+    with Live(console=console, transient=True, auto_refresh=False) as live:
+
+        def show(result: ImageResult) -> None:
+            streak[0] = streak[0] + 1 if result.compliant else 0
+            if not quiet:
+                live.update(_capture_line(result, streak[0], hold), refresh=True)
+
+        try:
+            outcome = capture_best(pipeline, source, hold, timeout, show)
+        except ImageReadError as error:
+            console.print(f"[red]error:[/] {_shown(error.reason)}", highlight=False)
+            raise typer.Exit(EXIT_INPUT_ERROR) from error
+    said = f"{outcome.frames_audited} frames audited, {outcome.dropped} dropped"
+    if not outcome.found or outcome.best is None or outcome.best_pixels is None:
+        why = "timed out" if outcome.why == "timeout" else "the stream ended"
+        console.print(f"[yellow]no compliant frame kept:[/] {why} before {hold} consecutive compliant frames ({said})")
+        raise typer.Exit(EXIT_NON_COMPLIANT)
+    assert outcome.best.frame is not None
+    kept = f"frame {outcome.best.frame.index} at {outcome.best.frame.time_s:.3f} s"
+    if save is not None:
+        try:
+            save_frame(outcome.best_pixels, save)
+        except OSError as error:
+            console.print(f"[red]error:[/] cannot save {_shown(str(save))}: {_shown(str(error))}", highlight=False)
+            raise typer.Exit(EXIT_REPORT_ERROR) from error
+        kept += f", saved to {_shown(str(save))}"
+    if not quiet:
+        console.print(f"[green]compliant[/]: {hold} consecutive compliant frames; kept {kept} ({said})")
+    raise typer.Exit(EXIT_COMPLIANT)
+
+
+def _capture_line(result: ImageResult, streak: int, hold: int) -> str:
+    """The live status line: each check's verdict and value, and how far the compliant run has got."""
+    marks = {"pass": "[green]✓[/]", "fail": "[red]✗[/]", "not_assessed": "[dim]?[/]"}
+    checks = " ".join(
+        f"{check.name} {marks[check.verdict.value]}" + ("" if check.value is None else f" {check.value:.2f}")
+        for check in result.checks
+    )
+    frame = "" if result.frame is None else f"frame {result.frame.index} "
+    return f"{frame}{checks or _shown(result.reason)} │ compliant run {streak}/{hold}"
 
 
 @app.command(
@@ -774,7 +1017,10 @@ def export_mesh_command(
         Path,
         typer.Argument(help="mediapipe 0.10.21 wheel (pip download --no-deps mediapipe==0.10.21).", dir_okay=False),
     ],
-    out_dir: Annotated[Path | None, typer.Argument(help="Target folder (default: icaocheck's models folder).")] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Argument(help="Target folder (default: models/ of the source checkout icaocheck runs from)."),
+    ] = None,
 ) -> None:
     """Rebuild the BlazeFace and attention face-mesh ONNX files from the TFLite models in a mediapipe wheel.
 

@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from icaocheck.io import SkipHandler, find_images
+from icaocheck.io import SkipHandler, find_images, is_url
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,8 @@ def item_path(item: ScanItem) -> str:
 
 
 def photo_key(path: str) -> str:
-    """What makes two report rows the same photo: the resolved path, so spellings do not matter."""
-    return os.path.realpath(path)
+    """What makes two report rows the same photo: the resolved path, so spellings do not matter; a URL as it is."""
+    return path if is_url(path) else os.path.realpath(path)
 
 
 def scan_inputs(
@@ -61,6 +61,26 @@ def scan_inputs(
         else:
             reason = f"symlink to {target}, outside the scanned folders: not followed (see --follow-symlinks)"
             yield Refusal(path, reason)
+
+
+# A video frame's row key: the video's photo_key, this separator (never part of a path), the frame index.
+_FRAME_KEY_SEPARATOR = "\0"
+
+
+def row_key(path: str, frame: int | None = None) -> str:
+    """What makes two report rows the same: :func:`photo_key`, and for a video's row its frame index."""
+    key = photo_key(path)
+    return key if frame is None else f"{key}{_FRAME_KEY_SEPARATOR}{frame}"
+
+
+def frames_done(done: Collection[str]) -> dict[str, frozenset[int]]:
+    """The frames already reported of each video, by the video's photo_key, from :func:`row_key` keys."""
+    frames: dict[str, set[int]] = {}
+    for key in done:
+        video, separator, index = key.rpartition(_FRAME_KEY_SEPARATOR)
+        if separator:
+            frames.setdefault(video, set()).add(int(index))
+    return {video: frozenset(indices) for video, indices in frames.items()}
 
 
 def pending(items: Iterable[ScanItem], done: Collection[str]) -> Iterator[ScanItem]:

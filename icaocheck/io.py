@@ -30,6 +30,7 @@ import errno
 import functools
 import io
 import os
+import re
 import stat
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -42,7 +43,7 @@ import cv2
 import numpy as np
 from PIL import Image, features
 
-from icaocheck.config import IMAGE_SUFFIXES
+from icaocheck.config import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from icaocheck.types import ImageRecord
 
 
@@ -60,6 +61,14 @@ class ImageReadError(Exception):
 
 # Called with (path, reason) for each entry of a scanned folder that is not audited.
 SkipHandler = Callable[[str, str], None]
+
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_url(path: object) -> bool:
+    """Whether ``path`` is an fsspec URL (``s3://bucket/key``, ``file:///…``) rather than a local path."""
+    return isinstance(path, str) and _URL.match(path) is not None
 
 
 def _ignore_skipped(path: str, reason: str) -> None:
@@ -94,8 +103,9 @@ def find_images(
 
 @functools.cache
 def readable_suffixes() -> frozenset[str]:
-    """The file suffixes a folder yields: :data:`IMAGE_SUFFIXES` and the optional formats installed."""
-    return frozenset(IMAGE_SUFFIXES) | {suffix for suffix in _OPTIONAL_SUFFIXES if _optional_reader(suffix)}
+    """The file suffixes a folder yields: :data:`IMAGE_SUFFIXES`, the optional formats installed, and videos."""
+    optional = {suffix for suffix in _OPTIONAL_SUFFIXES if _optional_reader(suffix)}
+    return frozenset(IMAGE_SUFFIXES) | frozenset(VIDEO_SUFFIXES) | optional
 
 
 def skip_reason(suffix: str) -> str:
@@ -267,13 +277,18 @@ def load_image(path: str | Path, max_pixels: int, min_side: int | None = None) -
     supported image.
     """
     name = os.fspath(path)
-    data = _read_file(name, max_pixels * _MAX_BYTES_PER_PIXEL + _METADATA_ALLOWANCE_BYTES)
+    data = _read_file(name, max_file_bytes(max_pixels))
     with warnings.catch_warnings():
         # Untrusted headers make PIL warn (pixel count above its own guard, broken EXIF, ...);
         # the refusal reasons say what matters, and on a report the warnings would only be noise.
         warnings.simplefilter("ignore")
         pixels, original_size, factor, notes = _decode(data, max_pixels, min_side)
     return ImageRecord(name, pixels, original_size, float(factor), notes)
+
+
+def max_file_bytes(max_pixels: int) -> int:
+    """The largest file read for an image of at most ``max_pixels`` pixels; larger ones are refused unread."""
+    return max_pixels * _MAX_BYTES_PER_PIXEL + _METADATA_ALLOWANCE_BYTES
 
 
 def reduction_factor(width: int, height: int, min_side: int | None) -> int:

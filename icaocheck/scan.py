@@ -20,18 +20,23 @@ import os
 import stat
 import sys
 from collections.abc import Iterator, Sequence
+from functools import partial
+from itertools import chain
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
 from icaocheck.batch import audit_many
 from icaocheck.config import Config
-from icaocheck.inputs import ScanItem, pending, scan_inputs
-from icaocheck.io import SkipHandler
+from icaocheck.executors import Executor
+from icaocheck.inputs import ScanItem, frames_done, pending, scan_inputs
+from icaocheck.io import SkipHandler, is_url
 from icaocheck.reports import ReportWriter, open_writer, writer_class
 from icaocheck.resume import ExistingReport, ResumeError, RunRecord, read_existing, record_path
+from icaocheck.storage import list_url, walk_urls
 from icaocheck.summary import Outcome, ScanSummary
 from icaocheck.types import ImageResult
+from icaocheck.video import VideoItem, VideoSummary, frame_count, video_items
 
 if sys.platform != "win32":  # Windows has no flock: reports are not locked there
     import fcntl
@@ -190,13 +195,23 @@ class Scan:
         follow_symlinks: bool = False,
         workers: int = 1,
         config: Config | None = None,
+        every: int = 1,
+        executor: Executor | None = None,
     ) -> None:
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"expected every >= 1 (one video frame in every), got {every!r}")
         self._paths = paths
         self.report = report
         self._recursive = recursive
         self._follow_symlinks = follow_symlinks
         self._workers = workers
         self._config = config or Config()
+        self._every = every
+        # Where the photos are audited and URLs listed (a Dask cluster); None: ``workers`` local processes.
+        self._executor = executor
+        self._results: Iterator[ImageResult] | None = None
+        # Per video, the frames audited in this run (a resumed scan's earlier frames are not read back).
+        self.videos: dict[str, VideoSummary] = {}
 
     @property
     def summary(self) -> ScanSummary:
@@ -209,25 +224,39 @@ class Scan:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
+        if self._results is not None:
+            self._results.close()  # Ctrl-C: what is still queued (on a cluster too) is cancelled
         self.report.__exit__(kind, error, trace)
 
-    def items(self, on_skip: SkipHandler | None = None) -> Iterator[ScanItem]:
-        """The inputs left to audit, streamed from the folders (photos already reported left out).
+    def items(self, on_skip: SkipHandler | None = None) -> Iterator[ScanItem | VideoItem]:
+        """The inputs left to audit, streamed from the folders (photos and video frames already reported left out).
 
         ``on_skip`` hears of every folder entry that is not audited (see :func:`~icaocheck.io.find_images`).
+        Videos come as :class:`~icaocheck.video.VideoItem`, one frame in ``every``.
         """
-        found = scan_inputs(self._paths, self._recursive, self._follow_symlinks, on_skip)
-        return pending(found, self.report.done)
+        local = [path for path in self._paths if not is_url(path)]
+        found = scan_inputs(local, self._recursive, self._follow_symlinks, on_skip)
+        urls = [path for path in self._paths if is_url(path)]
+        if urls:
+            # URLs after the local paths, so that each kind is listed once and a photo named twice is audited once.
+            lister = list_url if self._executor is None else partial(self._executor.call, list_url)
+            found = chain(found, walk_urls(urls, self._recursive, on_skip, lister))
+        return video_items(pending(found, self.report.done), self._every, frames_done(self.report.done))
 
     def count(self) -> int:
-        """How many inputs are left, by walking the folders once without keeping the list."""
-        return sum(1 for _ in self.items())
+        """How many rows are left, by walking the folders once without keeping the list (videos: their frames)."""
+        return sum(
+            item.expected_rows(frame_count(item.path)) if isinstance(item, VideoItem) else 1 for item in self.items()
+        )
 
     def __iter__(self) -> Iterator[ImageResult]:
         """Audit what is left; each result is in the report (and the summary) when it is yielded.
 
         The folder entries left out are counted in the summary as skipped, during this walk only.
         """
-        for result in audit_many(self.items(self.summary.skip), self._workers, self._config):
+        self._results = audit_many(self.items(self.summary.skip), self._workers, self._config, executor=self._executor)
+        for result in self._results:
             self.report.write(result)
+            if result.frame is not None:
+                self.videos.setdefault(result.path, VideoSummary(result.path)).add(result)
             yield result

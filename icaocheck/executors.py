@@ -1,0 +1,265 @@
+"""Where a batch's tasks run: this process, local worker processes (joblib), or a Dask cluster.
+
+An :class:`Executor` maps a picklable function over a stream of items and yields the results in
+input order. Every implementation streams: the items are never materialised, and at most a
+bounded number of them is in flight, so the file list of an archive may be millions long.
+
+The Dask executor needs the ``dask`` extra (``pip install 'icaocheck[dask]'``); nothing else here
+imports Dask. A Dask worker that dies (killed, out of memory, a segfault in a decoder) loses
+nothing: the scheduler runs its tasks again elsewhere. The scheduler gives a task up after
+``distributed.scheduler.allowed-failures`` deaths of workers holding it (3 by default); this
+module then runs it once more, and if that fails the same way too, calls ``on_worker_death(item)``
+for its result instead of stalling the batch.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from distributed import Future
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+DASK_EXTRA_HINT = "install the dask extra: pip install 'icaocheck[dask]'"
+# How long the client waits for the scheduler to answer before giving up.
+CONNECT_TIMEOUT_S = 15
+# Tasks in flight per worker thread: enough that no thread waits for the client to submit more,
+# few enough that the client's memory does not grow with the archive.
+TASKS_PER_THREAD = 4
+MIN_IN_FLIGHT = 16
+
+
+class WorkerDiedError(RuntimeError):
+    """Every worker that ran this task died, and the caller gave no row to put in its place."""
+
+
+class SchedulerUnreachableError(ConnectionError):
+    """The Dask scheduler could not be reached (or the dask extra is missing)."""
+
+
+class Executor(Protocol):
+    """Runs picklable functions over items; ``close`` releases processes or connections."""
+
+    # Whether tasks run in this process's working directory (local processes), so relative paths hold.
+    shares_working_directory: bool
+
+    def map(
+        self,
+        function: Callable[[Item], Result],
+        items: Iterable[Item],
+        on_worker_death: Callable[[Item], Result] | None = None,
+    ) -> Iterator[Result]:
+        """Yield ``function(item)`` for each item, in input order.
+
+        ``on_worker_death(item)`` stands in for a task that killed the workers it ran on; without it
+        such a task raises :class:`WorkerDiedError`. An exception ``function`` raises is raised here.
+        """
+        ...
+
+    def call(self, function: Callable[[Item], Result], item: Item) -> Result:
+        """``function(item)`` run where the tasks run (on a Dask cluster: on a worker)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: the affinity mask `taskset` or a container's cpuset leaves it."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+class SerialExecutor:
+    """Everything in this process, one item after the other."""
+
+    shares_working_directory = True
+
+    def map(
+        self,
+        function: Callable[[Item], Result],
+        items: Iterable[Item],
+        on_worker_death: Callable[[Item], Result] | None = None,
+    ) -> Iterator[Result]:
+        for item in items:
+            yield function(item)
+
+    def call(self, function: Callable[[Item], Result], item: Item) -> Result:
+        return function(item)
+
+    def close(self) -> None:
+        pass
+
+
+class JoblibExecutor:
+    """``workers`` local processes (joblib's loky backend); each keeps its state between tasks."""
+
+    shares_working_directory = True
+
+    def __init__(self, workers: int) -> None:
+        if workers < 2:
+            raise ValueError(f"expected at least 2 worker processes (SerialExecutor runs one), got {workers}")
+        self.workers = workers
+
+    def map(
+        self,
+        function: Callable[[Item], Result],
+        items: Iterable[Item],
+        on_worker_death: Callable[[Item], Result] | None = None,
+    ) -> Iterator[Result]:
+        from joblib import Parallel, delayed
+
+        parallel = Parallel(
+            n_jobs=self.workers, backend="loky", return_as="generator", batch_size=4, pre_dispatch="8*n_jobs"
+        )
+        yield from parallel(delayed(function)(item) for item in items)
+
+    def call(self, function: Callable[[Item], Result], item: Item) -> Result:
+        return function(item)
+
+    def close(self) -> None:
+        pass
+
+
+class DaskExecutor:
+    """Tasks on the Dask cluster whose scheduler is at ``address`` (``tcp://host:port``).
+
+    One task per item, submitted through a bounded window: the client holds at most
+    ``in_flight`` futures (default :data:`TASKS_PER_THREAD` per worker thread the cluster had on
+    connecting, at least :data:`MIN_IN_FLIGHT`), refilled as results come back, and results that
+    finish ahead of an earlier item wait for it. Closing (or leaving a ``map`` early: Ctrl-C)
+    cancels what is still queued on the cluster.
+    """
+
+    shares_working_directory = False
+
+    def __init__(
+        self, address: str, in_flight: int | None = None, connect_timeout_s: float = CONNECT_TIMEOUT_S
+    ) -> None:
+        if in_flight is not None and in_flight < 1:
+            raise ValueError(f"expected at least 1 task in flight, got {in_flight}")
+        try:
+            from distributed import Client
+        except ImportError as error:
+            raise SchedulerUnreachableError(
+                f"a Dask scheduler was given but Dask is not installed: {DASK_EXTRA_HINT}"
+            ) from error
+        try:
+            self._client = Client(address, timeout=connect_timeout_s, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as error:
+            raise SchedulerUnreachableError(
+                f"cannot reach the Dask scheduler at {address} within {connect_timeout_s:g} s: {error}"
+            ) from error
+        self.address = address
+        threads = sum(self._client.nthreads().values())
+        self.in_flight = in_flight or max(MIN_IN_FLIGHT, TASKS_PER_THREAD * threads)
+        # Task keys are unique per map, so two scans on one cluster never share results.
+        self._prefix = f"icaocheck-{uuid.uuid4().hex[:12]}"
+
+    def map(
+        self,
+        function: Callable[[Item], Result],
+        items: Iterable[Item],
+        on_worker_death: Callable[[Item], Result] | None = None,
+    ) -> Iterator[Result]:
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+
+        client = self._client
+        run = uuid.uuid4().hex[:8]
+        stream = enumerate(items)
+        running: dict[int, tuple[Item, Future]] = {}  # submitted and not done, by input index
+        index_of: dict[str, int] = {}  # task key → input index
+        # Done and not yet yielded: the result, or the exception to raise in its turn. Results are
+        # fetched as soon as they are done, so that a worker dying later cannot take them along.
+        ready: dict[int, tuple[bool, Result | Exception]] = {}
+        retried: set[int] = set()
+        to_retry: deque[int] = deque()  # given up by the scheduler, waiting for their second chance
+        retrying: int | None = None  # the one on its second chance now
+        next_to_yield = 0
+
+        def submit(index: int, item: Item, attempt: str = "") -> Future:
+            key = f"{self._prefix}-{run}-{index}{attempt}"
+            future = client.submit(function, item, key=key, pure=False)
+            running[index] = (item, future)
+            index_of[key] = index
+            return future
+
+        first = [submit(index, item) for index, item in islice(stream, self.in_flight)]
+        batch = as_completed(first, loop=client.loop)
+        try:
+            for done in batch:
+                index = index_of.pop(done.key)
+                if _killed_its_workers(done, KilledWorker) and index not in retried:
+                    # The scheduler blames every task a dying worker held, not only the one that
+                    # killed it: a task given up is tried once more, under a new key, before it is
+                    # declared fatal. One second try at a time, so that an innocent photo's is never
+                    # beside a fatal photo's, which would kill the innocent's worker once more.
+                    retried.add(index)
+                    done.release()
+                    to_retry.append(index)
+                else:
+                    item, _ = running.pop(index)
+                    try:
+                        ready[index] = (True, self._outcome(done, item, on_worker_death, KilledWorker))
+                    except Exception as error:
+                        ready[index] = (False, error)
+                    if index == retrying:
+                        retrying = None
+                if retrying is None and to_retry:
+                    retrying = to_retry.popleft()
+                    batch.add(submit(retrying, running[retrying][0], "-retry"))
+                while next_to_yield in ready:
+                    succeeded, outcome = ready.pop(next_to_yield)
+                    retried.discard(next_to_yield)
+                    next_to_yield += 1
+                    if not succeeded:
+                        raise outcome
+                    # Results held for earlier items count against the window: memory stays bounded
+                    # even while one slow photo holds the others back.
+                    for refill_index, refill in islice(stream, self.in_flight - len(running) - len(ready)):
+                        batch.add(submit(refill_index, refill))
+                    yield outcome
+        finally:
+            left = [future for _, future in running.values()]
+            if left:
+                client.cancel(left)
+
+    @staticmethod
+    def _outcome(
+        future: Future, item: Item, on_worker_death: Callable[[Item], Result] | None, killed: type[Exception]
+    ) -> Result:
+        try:
+            if not _killed_its_workers(future, killed):
+                return future.result()
+            if on_worker_death is None:
+                raise WorkerDiedError(f"every worker that ran the task for {item!r} died") from future.exception()
+            return on_worker_death(item)
+        finally:
+            future.release()
+
+    def call(self, function: Callable[[Item], Result], item: Item) -> Result:
+        return self._client.submit(function, item, pure=False).result()
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _killed_its_workers(future: Future, killed: type[Exception]) -> bool:
+    return future.status == "error" and isinstance(future.exception(), killed)
+
+
+def executor_for(workers: int = 1, scheduler: str | None = None) -> Executor:
+    """The executor for ``workers`` local processes (0: one per core), or for the Dask ``scheduler`` if given."""
+    if scheduler:
+        return DaskExecutor(scheduler)
+    if workers <= 0:
+        workers = usable_cores()
+    return SerialExecutor() if workers == 1 else JoblibExecutor(workers)
