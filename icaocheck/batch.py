@@ -8,9 +8,10 @@ boundaries unless a task returns them on purpose).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -21,6 +22,7 @@ from icaocheck.inputs import Refusal, ScanItem
 from icaocheck.io import ImageReadError, ImageSource, is_url, max_file_bytes
 from icaocheck.model_files import ModelFileError, models_dir, sha256_of
 from icaocheck.pipeline import Pipeline
+from icaocheck.reports.thumbnails import gallery_images
 from icaocheck.storage import read_url
 from icaocheck.types import ImageResult, ImageStatus
 from icaocheck.video import VideoItem, audit_video
@@ -105,21 +107,36 @@ class NamedImage:
     source: ImageSource
 
 
-def _audit_item(pipeline: Pipeline, item: ScanItem | NamedImage) -> ImageResult:
+@dataclass(frozen=True)
+class WithGallery:
+    """An input whose result, if the photo fails, brings its HTML gallery pictures, drawn where it is audited."""
+
+    item: str | NamedImage
+
+
+def _audit_item(pipeline: Pipeline, item: ScanItem | NamedImage | WithGallery) -> ImageResult:
     if isinstance(item, Refusal):
         return ImageResult(item.path, ImageStatus.ERROR, item.reason)
-    name = item.name if isinstance(item, NamedImage) else item
+    wanted = item.item if isinstance(item, WithGallery) else item
+    name = wanted.name if isinstance(wanted, NamedImage) else wanted
     try:
-        if isinstance(item, NamedImage):
-            return pipeline.audit(item.source, name)
-        if is_url(item):
+        if isinstance(wanted, NamedImage):
+            source = wanted.source
+        elif is_url(wanted):
             # Object storage is read here, on the worker: the client never needs its credentials.
-            return pipeline.audit(read_url(item, max_file_bytes(pipeline.config.max_image_pixels)), item)
-        return pipeline.audit(item)
+            source = read_url(wanted, max_file_bytes(pipeline.config.max_image_pixels))
+        else:
+            source = wanted
+        result = pipeline.audit(source, name)
     except ImageReadError as error:
         return ImageResult(name, ImageStatus.ERROR, error.reason)
     except Exception as error:  # a bug must cost one row, not the whole batch
         return ImageResult(name, ImageStatus.ERROR, f"internal error: {type(error).__name__}: {error}")
+    if isinstance(item, WithGallery) and result.compliant is False:
+        # A picture must not cost the row: without one, the writer says there is none.
+        with contextlib.suppress(Exception):
+            result = replace(result, gallery=gallery_images(result, pipeline.config, source))
+    return result
 
 
 def _audit_task(pipeline: Pipeline, item: ScanItem | NamedImage | VideoItem) -> list[ImageResult]:
@@ -135,7 +152,9 @@ def _task_died(item: ScanItem | NamedImage | VideoItem) -> list[ImageResult]:
     return [_worker_died(item)]
 
 
-def _worker_died(item: ScanItem | NamedImage) -> ImageResult:
+def _worker_died(item: ScanItem | NamedImage | WithGallery) -> ImageResult:
+    if isinstance(item, WithGallery):
+        item = item.item
     name = item.name if isinstance(item, NamedImage) else item.path if isinstance(item, Refusal) else item
     return ImageResult(name, ImageStatus.ERROR, WORKER_DIED)
 
@@ -153,6 +172,7 @@ def audit_many(
     config: Config | None = None,
     models: Path | None = None,
     executor: Executor | None = None,
+    gallery: Callable[[], bool] | None = None,
 ) -> Iterator[ImageResult]:
     """Audit ``paths`` and yield one :class:`ImageResult` per path (per analysed frame of a video), in input order.
 
@@ -162,11 +182,15 @@ def audit_many(
     a :class:`NamedImage` is audited under its name; a :class:`~icaocheck.video.VideoItem` (a part of a
     video) gives one row per analysed frame; an fsspec URL (``s3://bucket/photo.jpg``) is read where
     its task runs. A photo whose task kills every worker that tries it becomes an error
-    row saying so.
+    row saying so. While ``gallery()`` says so, failed photos' results carry their HTML gallery
+    pictures (``ImageResult.gallery``), drawn where they are audited: the report's writer then
+    never opens a photo again (on a cluster it may not even reach it).
     The profile's choices in ``config`` (checks left out, attribute thresholds) are applied by
     each worker's :class:`~icaocheck.pipeline.Pipeline`.
     """
     if executor is not None and not executor.shares_working_directory:
         paths = map(_anchored, paths)
+    if gallery is not None:
+        paths = (WithGallery(p) if isinstance(p, (str, NamedImage)) and gallery() else p for p in paths)
     for results in map_with_pipeline(_audit_task, paths, workers, config, models, executor, _task_died):
         yield from results

@@ -167,6 +167,10 @@ class ReportFile:
                 "resume from there, or name the photos by absolute paths"
             )
 
+    def wants_gallery(self) -> bool:
+        """Whether the report would show the next failed photo's gallery pictures (an HTML report)."""
+        return self._writer is not None and self._writer.wants_gallery()
+
     def write(self, result: ImageResult) -> None:
         if self._writer is not None:
             self._writer.write(result)
@@ -254,7 +258,13 @@ class Scan:
 
         The folder entries left out are counted in the summary as skipped, during this walk only.
         """
-        self._results = audit_many(self.items(self.summary.skip), self._workers, self._config, executor=self._executor)
+        self._results = audit_many(
+            self.items(self.summary.skip),
+            self._workers,
+            self._config,
+            executor=self._executor,
+            gallery=self.report.wants_gallery,
+        )
         for result in self._results:
             self.report.write(result)
             if result.frame is not None:

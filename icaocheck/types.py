@@ -181,8 +181,22 @@ class FrameRef:
 
 
 @dataclass(frozen=True)
+class GalleryImages:
+    """An HTML gallery's pictures of a failed photo, as data URIs: the annotated photo, and
+    (check, caption, crop) for each crop of a failed check."""
+
+    photo: str
+    crops: tuple[tuple[str, str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.photo.startswith("data:image/"):
+            raise ValueError(f"expected the photo as a data:image/ URI, got {self.photo[:30]!r}")
+
+
+@dataclass(frozen=True)
 class ImageResult:
-    """Everything icaocheck says about one input file or video frame; one report row. Holds no pixels."""
+    """Everything icaocheck says about one input file or video frame; one report row. Holds no pixels
+    (only, when an HTML report asks for them, its gallery's small encoded pictures)."""
 
     path: str
     status: ImageStatus
@@ -197,6 +211,8 @@ class ImageResult:
     mesh: FaceMesh | None = None  # the attention face mesh, when the pipeline was asked for it
     notes: tuple[str, ...] = ()  # facts beside the verdict, e.g. "only the first frame of 3 was audited"
     frame: FrameRef | None = None  # the frame of a video this result is; None for a photo
+    # Drawn where the photo was audited (a worker, perhaps on another machine) for an HTML report.
+    gallery: GalleryImages | None = None
 
     @property
     def compliant(self) -> bool | None:

@@ -270,6 +270,13 @@ def test_scan_of_s3_bucket_on_cluster_and_locally(cluster: Cluster, s3_endpoint:
     assert paths == [*expected, f"{url}broken.jpg"]  # sorted by name, the subfolder ("2024/") in its place
     assert rows[-1]["status"] == "error"
     on_disk = _rows_of_local_copies(tmp_path, archive)
+    # The HTML gallery's pictures are drawn by the workers: this client could not read the bucket.
+    page = tmp_path / "s3_cluster.html"
+    done = _scan([url, "-r", "--scheduler", cluster.address, "-o", str(page)], client_env)
+    assert done.returncode == 2, done.stderr
+    failed = [row for row in rows if row["compliant"] is False]
+    assert failed and page.read_text().count('<img class="photo"') == len(failed)
+    assert "no picture" not in page.read_text()
     assert [dict(row, path=url) for row in rows] == [dict(row, path=url) for row in on_disk]  # same files, same rows
     here = tmp_path / "s3_here.jsonl"
     # Without a cluster the scan lists and reads the bucket itself, with the same rows.

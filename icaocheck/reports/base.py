@@ -59,6 +59,10 @@ class ReportWriter:
         """The text of one photo, ending with a newline."""
         raise NotImplementedError
 
+    def wants_gallery(self) -> bool:
+        """Whether the next failed photo's result should bring its gallery pictures (``ImageResult.gallery``)."""
+        return False
+
     def footer(self, summary: ScanSummary) -> str:
         return ""
 

@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 from icaocheck.checks import CHECK_NAMES
 from icaocheck.config import Config
+from icaocheck.io import is_url
 from icaocheck.names import from_percent_encoded, percent_encoded, printable
 from icaocheck.reports.base import ReportWriter
 from icaocheck.reports.thumbnails import THUMBNAIL_SIDE, frame_picture, gallery_images
@@ -168,14 +169,22 @@ class HtmlWriter(ReportWriter):
             lines = [f"<li><b>{c.name}</b> {_h(c.reason)}</li>" for c in failed]
         return f"<article {attributes}>{pictures}{title}<ul class=checks>{''.join(lines)}</ul></article>\n"
 
+    def wants_gallery(self) -> bool:
+        return self.previous_non_compliant + self._thumbnails_written < MAX_THUMBNAILS
+
     def _pictures(self, result: ImageResult) -> str:
         if self.previous_non_compliant + self._thumbnails_written >= MAX_THUMBNAILS:
             return f'<p class="note">no picture: only the first {MAX_THUMBNAILS} failed photos get one</p>'
         self._thumbnails_written += 1
-        try:
-            images = gallery_images(result, self._config)
-        except Exception as error:  # a picture that cannot be drawn must not cost the report
-            return f'<p class="note">no picture: {_h(f"{type(error).__name__}: {error}")}</p>'
+        if result.gallery is not None:
+            images = result.gallery  # drawn by the worker that audited the photo
+        elif is_url(result.path):
+            return '<p class="note">no picture: the photo could not be read again where it was audited</p>'
+        else:
+            try:
+                images = gallery_images(result, self._config)
+            except Exception as error:  # a picture that cannot be drawn must not cost the report
+                return f'<p class="note">no picture: {_h(f"{type(error).__name__}: {error}")}</p>'
         if images is None:
             return '<p class="note">no picture: the file changed or vanished after it was audited</p>'
         crops = "".join(

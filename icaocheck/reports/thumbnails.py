@@ -1,23 +1,23 @@
 """Pictures for the HTML gallery: a failed photo with its face box and landmarks, and the crops that failed.
 
-They are drawn again from the file, in the process writing the report, from the box and
-landmarks of the result: results carry no pixels between processes. The photo is decoded as the
-pipeline decodes it, so the crops are the very pixels the classifier read.
+A scan draws them where the photo is audited (a worker process, on a cluster another machine), from
+the same file or bytes, and the result carries them to the report (``ImageResult.gallery``); the
+HTML writer draws them from the file only for results that come without. The photo is decoded as
+the pipeline decodes it, so the crops are the very pixels the classifier read.
 """
 
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from icaocheck.config import Config
 from icaocheck.crops import cut_crops
-from icaocheck.io import ImageReadError, load_image
+from icaocheck.io import ImageReadError, ImageSource, load_source
 from icaocheck.pipeline import DECODE_MIN_SIDE
-from icaocheck.types import ImageResult, Landmarks, Verdict
+from icaocheck.types import GalleryImages, ImageResult, Landmarks, Verdict
 
 THUMBNAIL_SIDE = 320  # longest side of a gallery photo, pixels
 _JPEG_QUALITY = 80
@@ -32,18 +32,13 @@ _CHECK_CROPS = (
 )
 
 
-@dataclass(frozen=True)
-class GalleryImages:
-    """Data URIs: the annotated photo, and (check, caption, crop) for each crop of a failed check."""
-
-    photo: str
-    crops: tuple[tuple[str, str, str], ...]
-
-
-def gallery_images(result: ImageResult, config: Config) -> GalleryImages | None:
-    """The gallery pictures of ``result``; None when its file can no longer be read as it was."""
+def gallery_images(result: ImageResult, config: Config, source: ImageSource | None = None) -> GalleryImages | None:
+    """The gallery pictures of ``result``, from ``source`` (default: the file at its path); None when it
+    can no longer be read as it was."""
     try:
-        record = load_image(result.path, config.max_image_pixels, DECODE_MIN_SIDE)
+        record = load_source(
+            result.path if source is None else source, result.path, config.max_image_pixels, DECODE_MIN_SIDE
+        )
     except ImageReadError:
         return None
     if record.original_size != (result.width, result.height):
