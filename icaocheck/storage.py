@@ -12,7 +12,7 @@ imported unless a URL is given.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from icaocheck.inputs import Refusal, ScanItem
@@ -111,10 +111,23 @@ def list_url(url: str) -> Listing:
         return Listing(error=f"cannot list folder: {error}")
 
 
+def _ignore(url: str, reason: str) -> None:
+    """Entries left out are not counted unless the caller asks."""
+
+
+def _first_time(url: str, seen: set[str] | None) -> bool:
+    if seen is None:
+        return True
+    if url in seen:
+        return False
+    seen.add(url)
+    return True
+
+
 def walk_urls(
-    urls: Iterable[str],
+    urls: Sequence[str],
     recursive: bool,
-    on_skip: SkipHandler,
+    on_skip: SkipHandler | None = None,
     lister: Callable[[str], Listing] = list_url,
 ) -> Iterator[ScanItem]:
     """The photos under ``urls`` as :func:`~icaocheck.io.find_images` finds them in folders, once each.
@@ -123,15 +136,17 @@ def walk_urls(
     worker). Only one listing per folder level is held, so large stores stream. A folder that
     cannot be listed becomes a :class:`~icaocheck.inputs.Refusal` saying why.
     """
-    seen: set[str] = set()
+    # Only roots that overlap can list a photo twice: with one root, no set of every URL is kept,
+    # so memory stays flat however large the store.
+    seen: set[str] | None = set() if len(urls) > 1 else None
+    on_skip = on_skip or _ignore
     for url in urls:
         listing = lister(url)
         if listing.error:
             yield Refusal(url, listing.error)
             continue
         if not listing.is_folder:
-            if url not in seen:
-                seen.add(url)
+            if _first_time(url, seen):
                 yield url
             continue
         stack = [iter(listing.entries)]
@@ -150,6 +165,5 @@ def walk_urls(
                     stack.append(iter(sub.entries))
             elif entry.skipped:
                 on_skip(entry.url, entry.skipped)
-            elif entry.url not in seen:
-                seen.add(entry.url)
+            elif _first_time(entry.url, seen):
                 yield entry.url
