@@ -32,6 +32,11 @@ def item_path(item: ScanItem) -> str:
     return item.path if isinstance(item, Refusal) else item
 
 
+def seen_from(working_directory: str, path: str) -> str:
+    """``path`` as named from ``working_directory``: a relative path joined to it, a URL or absolute path as it is."""
+    return path if is_url(path) else os.path.join(working_directory, path)
+
+
 def photo_key(path: str) -> str:
     """What makes two report rows the same photo: the resolved path, so spellings do not matter; a URL as it is."""
     return path if is_url(path) else os.path.realpath(path)

@@ -89,7 +89,7 @@ def mixed_folder(tmp_path: Path) -> Path:
     folder.mkdir()
     _save_frames(folder / "animated.gif", PORTRAIT, NO_FACE)
     (folder / "notes.txt").write_text("not a photo")
-    (folder / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    (folder / "voice.m4a").write_bytes(b"\x00\x00\x00\x18ftypM4A ")  # audio: neither photo nor video
     (folder / "sub").mkdir()
     (folder / "photo.jpg").write_bytes(PORTRAIT.read_bytes())
     return folder
@@ -100,7 +100,7 @@ def test_every_file_of_a_folder_is_audited_or_counted_as_skipped(mixed_folder: P
     found = list(find_images([mixed_folder], on_skip=lambda path, reason: skipped.append((Path(path).name, reason))))
     assert [Path(p).name for p in found] == ["animated.gif", "photo.jpg"]
     assert dict(skipped) == {
-        "clip.mp4": "not a photo format icaocheck reads (.mp4)",
+        "voice.m4a": "not a photo format icaocheck reads (.m4a)",
         "notes.txt": "not a photo format icaocheck reads (.txt)",
         "sub": "subfolder (scanned with --recursive)",
     }
