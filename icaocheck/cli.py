@@ -284,7 +284,7 @@ def scan(
     """
     from icaocheck.checks import CHECK_NAMES
     from icaocheck.classify import ModelCardError
-    from icaocheck.executors import SchedulerUnreachableError, executor_for
+    from icaocheck.executors import SchedulerUnreachableError, executor_for, usable_cores
     from icaocheck.io import is_url
     from icaocheck.model_files import ModelFileError
     from icaocheck.profiles import ProfileError, resolve
@@ -321,6 +321,14 @@ def scan(
             f"[red]error:[/] --save-best: the folder {_shown(str(save_best))} does not exist: create it first"
         )
         raise typer.Exit(EXIT_REPORT_ERROR)
+    if not scheduler and workers > usable_cores():
+        # More processes than cores only costs memory (one set of models each) and switching.
+        console.print(
+            f"[yellow]warning:[/] --workers {workers} is more than the {usable_cores()} cores this process may "
+            f"use: running {usable_cores()}",
+            highlight=False,
+        )
+        workers = usable_cores()
     report = ReportFile(
         chosen_format,
         output=report_file,

@@ -15,9 +15,12 @@ for its result instead of stalling the batch.
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from itertools import islice
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -98,6 +101,24 @@ class SerialExecutor:
         pass
 
 
+@contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """SIGINT ignored meanwhile, and so in every process started meanwhile (exec keeps an ignored signal).
+
+    A terminal sends Ctrl-C to the whole process group: a worker still importing its modules would
+    print a traceback of its own. Workers started here ignore it; the process that started them stops
+    them when it is interrupted. (Starting them takes some 60 ms, during which a Ctrl-C is lost.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may change signal handlers
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class JoblibExecutor:
     """``workers`` local processes (joblib's loky backend); each keeps its state between tasks."""
 
@@ -119,7 +140,9 @@ class JoblibExecutor:
         parallel = Parallel(
             n_jobs=self.workers, backend="loky", return_as="generator", batch_size=4, pre_dispatch="8*n_jobs"
         )
-        yield from parallel(delayed(function)(item) for item in items)
+        with _ctrl_c_ignored():  # the workers start here, and inherit it
+            results = parallel(delayed(function)(item) for item in items)
+        yield from results
 
     def call(self, function: Callable[[Item], Result], item: Item) -> Result:
         return function(item)

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +19,7 @@ from typer.testing import CliRunner
 
 from icaocheck import __version__
 from icaocheck.cli import EXIT_USAGE, app
+from icaocheck.executors import usable_cores
 from icaocheck.io import load_image
 
 from .conftest import FIXTURES
@@ -98,6 +104,45 @@ def test_json_reason_is_the_csv_reason(tmp_path: Path) -> None:
     assert all(json_reasons.values())  # every one of them fails or cannot be read
 
 
-def test_workers_must_not_be_negative(tmp_path: Path) -> None:
+def test_workers_must_not_be_negative_and_are_capped_at_the_usable_cores() -> None:
     outcome = runner.invoke(app, ["scan", str(FIXTURES / "no_face_cat.png"), "--workers", "-1"])
     assert outcome.exit_code == EXIT_USAGE and "--workers" in outcome.output
+    many = usable_cores() + 5
+    capped = runner.invoke(app, ["scan", str(FIXTURES / "no_face_cat.png"), "--workers", str(many), "-q"])
+    assert capped.exit_code == 1, capped.output  # no face: non-compliant, and audited
+    warning = " ".join(capped.stderr.split())
+    assert f"--workers {many} is more than the {usable_cores()} cores" in warning
+
+
+def _workers_of(pid: int) -> list[int]:
+    """The joblib (loky) worker processes started by process ``pid``."""
+    workers = []
+    for entry in Path("/proc").iterdir():
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == pid and b"loky" in command and b"resource_tracker" not in command:
+            workers.append(int(entry.name))
+    return workers
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="finds the worker processes through /proc")
+def test_ctrl_c_while_workers_start_prints_no_worker_traceback(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for index in range(40):
+        shutil.copy(FIXTURES / "eyes_open_1.jpg", folder / f"p{index:02d}.jpg")
+    command = [sys.executable, "-m", "icaocheck.cli", "scan", str(folder), "-w", "2", "-o", str(tmp_path / "r.csv")]
+    # A session of its own, so that Ctrl-C can be sent as a terminal sends it: to the whole process group.
+    scan = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while len(_workers_of(scan.pid)) < 2 and scan.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(0.3)  # the workers are importing their modules now
+    os.killpg(scan.pid, signal.SIGINT)
+    _, errors = scan.communicate(timeout=120)
+    assert scan.returncode == 130, errors.decode()[-2000:]
+    assert b"Traceback" not in errors and b"KeyboardInterrupt" not in errors, errors.decode()[-2000:]
+    assert b"--resume" in errors

@@ -18,7 +18,11 @@ from typer.testing import CliRunner
 from icaocheck import model_files
 from icaocheck.cli import EXIT_REPORT_ERROR, EXIT_USAGE, app
 from icaocheck.model_files import models_dir, sha256_of, update_manifest
-from icaocheck.resume import record_path
+from icaocheck.reports import writer_class
+from icaocheck.resume import read_existing, record_path
+from icaocheck.scan import ReportFile
+from icaocheck.summary import ScanSummary
+from icaocheck.types import ImageResult, ImageStatus
 
 from .conftest import FIXTURES
 
@@ -228,3 +232,13 @@ def test_resume_from_another_directory_writes_each_photo_once(tmp_path: Path, mo
     # Resumed once more, from yet another spelling of the folder: nothing left to do.
     again = runner.invoke(app, ["scan", str(tmp_path / "elsewhere" / ".." / "photos"), "-o", str(report), "--resume"])
     assert again.exit_code == 1 and _jsonl_paths(report) == written
+
+
+def test_report_rows_are_recognised_from_the_recorded_working_directory(tmp_path: Path) -> None:
+    report = tmp_path / "r.jsonl"
+    rows = ["s3://bucket/a.jpg", "photos/b.jpg", str(tmp_path / "c.jpg")]
+    with ReportFile("jsonl", output=report) as written:
+        for path in rows:
+            written.write(ImageResult(path, ImageStatus.ERROR, "not read"))
+    existing = read_existing(report, writer_class("jsonl"), ScanSummary(), working_directory="/archive")
+    assert existing.done == {"s3://bucket/a.jpg", os.path.realpath("/archive/photos/b.jpg"), str(tmp_path / "c.jpg")}
