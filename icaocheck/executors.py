@@ -21,8 +21,10 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
 from itertools import islice
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from distributed import Future
@@ -37,6 +39,8 @@ CONNECT_TIMEOUT_S = 15
 # few enough that the client's memory does not grow with the archive.
 TASKS_PER_THREAD = 4
 MIN_IN_FLIGHT = 16
+# Photos per Dask task: enough that the scheduler's cost per task is small beside the photos' own.
+ITEMS_PER_TASK = 4
 
 
 class WorkerDiedError(RuntimeError):
@@ -154,20 +158,31 @@ class JoblibExecutor:
 class DaskExecutor:
     """Tasks on the Dask cluster whose scheduler is at ``address`` (``tcp://host:port``).
 
-    One task per item, submitted through a bounded window: the client holds at most
-    ``in_flight`` futures (default :data:`TASKS_PER_THREAD` per worker thread the cluster had on
-    connecting, at least :data:`MIN_IN_FLIGHT`), refilled as results come back, and results that
-    finish ahead of an earlier item wait for it. Closing (or leaving a ``map`` early: Ctrl-C)
-    cancels what is still queued on the cluster.
+    Items go in tasks of ``items_per_task`` (a scheduler spends about a millisecond per task, a
+    photo takes tens), submitted through a bounded window: the client holds at most ``in_flight``
+    tasks (default :data:`TASKS_PER_THREAD` per worker thread the cluster had on connecting, at
+    least :data:`MIN_IN_FLIGHT`), refilled as results come back; results that finish ahead of an
+    earlier item wait for it. Closing (or leaving a ``map`` early: Ctrl-C) cancels what is still
+    queued on the cluster.
+
+    A task the scheduler gives up (its workers died) is split: each of its items is tried once
+    more in a task of its own, one such retry at a time, so that an item that did not kill the
+    workers is never beside one that does; an item whose own retry dies too is fatal.
     """
 
     shares_working_directory = False
 
     def __init__(
-        self, address: str, in_flight: int | None = None, connect_timeout_s: float = CONNECT_TIMEOUT_S
+        self,
+        address: str,
+        in_flight: int | None = None,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        items_per_task: int = ITEMS_PER_TASK,
     ) -> None:
         if in_flight is not None and in_flight < 1:
             raise ValueError(f"expected at least 1 task in flight, got {in_flight}")
+        if items_per_task < 1:
+            raise ValueError(f"expected at least 1 item per task, got {items_per_task}")
         try:
             from distributed import Client
         except ImportError as error:
@@ -181,6 +196,7 @@ class DaskExecutor:
                 f"cannot reach the Dask scheduler at {address} within {connect_timeout_s:g} s: {error}"
             ) from error
         self.address = address
+        self.items_per_task = items_per_task
         threads = sum(self._client.nthreads().values())
         self.in_flight = in_flight or max(MIN_IN_FLIGHT, TASKS_PER_THREAD * threads)
         # Task keys are unique per map, so two scans on one cluster never share results.
@@ -196,75 +212,84 @@ class DaskExecutor:
         from distributed.scheduler import KilledWorker
 
         client = self._client
-        run = uuid.uuid4().hex[:8]
-        stream = enumerate(items)
-        running: dict[int, tuple[Item, Future]] = {}  # submitted and not done, by input index
-        index_of: dict[str, int] = {}  # task key → input index
-        # Done and not yet yielded: the result, or the exception to raise in its turn. Results are
-        # fetched as soon as they are done, so that a worker dying later cannot take them along.
-        ready: dict[int, tuple[bool, Result | Exception]] = {}
-        retried: set[int] = set()
-        to_retry: deque[int] = deque()  # given up by the scheduler, waiting for their second chance
-        retrying: int | None = None  # the one on its second chance now
+        run_all = partial(_run_all, function)
+        prefix = f"{self._prefix}-{uuid.uuid4().hex[:8]}"
+        stream = enumerate(_chunks(items, self.items_per_task))
+        chunks: dict[int, list[Item]] = {}  # submitted and not yet yielded, by position in the input
+        running: dict[str, tuple[int, int | None, Future]] = {}  # task key → (chunk, item if a retry, future)
+        # Done and not yet yielded: per item, its result or the exception to raise in its turn.
+        # Results are fetched as soon as they are done, so that a worker dying later cannot take them.
+        ready: dict[int, list[_Outcome]] = {}
+        retried: dict[int, list[_Outcome | None]] = {}  # chunks given up, their items' retries so far
+        to_retry: deque[tuple[int, int]] = deque()
+        retrying = False
         next_to_yield = 0
 
-        def submit(index: int, item: Item, attempt: str = "") -> Future:
-            key = f"{self._prefix}-{run}-{index}{attempt}"
-            future = client.submit(function, item, key=key, pure=False)
-            running[index] = (item, future)
-            index_of[key] = index
+        def submit(key: str, chunk: int, retry: int | None, batch: list[Item]) -> Future:
+            future = client.submit(run_all, batch, key=key, pure=False)
+            running[key] = (chunk, retry, future)
             return future
 
-        first = [submit(index, item) for index, item in islice(stream, self.in_flight)]
-        batch = as_completed(first, loop=client.loop)
+        def submit_chunk(index: int, batch: list[Item]) -> Future:
+            chunks[index] = batch
+            return submit(f"{prefix}-{index}", index, None, batch)
+
+        first = [submit_chunk(index, batch) for index, batch in islice(stream, self.in_flight)]
+        tasks = as_completed(first, loop=client.loop)
         try:
-            for done in batch:
-                index = index_of.pop(done.key)
-                if _killed_its_workers(done, KilledWorker) and index not in retried:
-                    # The scheduler blames every task a dying worker held, not only the one that
-                    # killed it: a task given up is tried once more, under a new key, before it is
-                    # declared fatal. One second try at a time, so that an innocent photo's is never
-                    # beside a fatal photo's, which would kill the innocent's worker once more.
-                    retried.add(index)
+            for done in tasks:
+                index, retry, _ = running.pop(done.key)
+                if retry is None and _killed_its_workers(done, KilledWorker):
                     done.release()
-                    to_retry.append(index)
+                    retried[index] = [None] * len(chunks[index])
+                    to_retry.extend((index, position) for position in range(len(chunks[index])))
+                elif retry is None:
+                    ready[index] = self._outcomes(done, chunks[index], on_worker_death, KilledWorker)
                 else:
-                    item, _ = running.pop(index)
-                    try:
-                        ready[index] = (True, self._outcome(done, item, on_worker_death, KilledWorker))
-                    except Exception as error:
-                        ready[index] = (False, error)
-                    if index == retrying:
-                        retrying = None
-                if retrying is None and to_retry:
-                    retrying = to_retry.popleft()
-                    batch.add(submit(retrying, running[retrying][0], "-retry"))
+                    retrying = False
+                    parts = retried[index]
+                    parts[retry] = self._outcomes(done, [chunks[index][retry]], on_worker_death, KilledWorker)[0]
+                    if all(part is not None for part in parts):
+                        ready[index] = [part for part in parts if part is not None]
+                        del retried[index]
+                if not retrying and to_retry:
+                    retrying = True
+                    index, position = to_retry.popleft()
+                    key = f"{prefix}-{index}-{position}-retry"
+                    tasks.add(submit(key, index, position, [chunks[index][position]]))
                 while next_to_yield in ready:
-                    succeeded, outcome = ready.pop(next_to_yield)
-                    retried.discard(next_to_yield)
+                    outcomes = ready.pop(next_to_yield)
+                    del chunks[next_to_yield]
                     next_to_yield += 1
-                    if not succeeded:
-                        raise outcome
                     # Results held for earlier items count against the window: memory stays bounded
                     # even while one slow photo holds the others back.
-                    for refill_index, refill in islice(stream, self.in_flight - len(running) - len(ready)):
-                        batch.add(submit(refill_index, refill))
-                    yield outcome
+                    for refill_index, refill in islice(stream, self.in_flight - len(chunks)):
+                        tasks.add(submit_chunk(refill_index, refill))
+                    for outcome in outcomes:
+                        if outcome.error is not None:
+                            raise outcome.error
+                        yield outcome.value
         finally:
-            left = [future for _, future in running.values()]
+            left = [future for _, _, future in running.values()]
             if left:
                 client.cancel(left)
 
     @staticmethod
-    def _outcome(
-        future: Future, item: Item, on_worker_death: Callable[[Item], Result] | None, killed: type[Exception]
-    ) -> Result:
+    def _outcomes(
+        future: Future,
+        batch: list[Item],
+        on_worker_death: Callable[[Item], Result] | None,
+        killed: type[Exception],
+    ) -> list[_Outcome]:
         try:
-            if not _killed_its_workers(future, killed):
-                return future.result()
-            if on_worker_death is None:
-                raise WorkerDiedError(f"every worker that ran the task for {item!r} died") from future.exception()
-            return on_worker_death(item)
+            if _killed_its_workers(future, killed):  # a retry of one item
+                if on_worker_death is None:
+                    died = WorkerDiedError(f"every worker that ran the task for {batch[0]!r} died")
+                    return [_Outcome(error=died)]
+                return [_Outcome(on_worker_death(batch[0]))]
+            if future.status == "error":
+                return [_Outcome(error=future.exception())]
+            return [_Outcome(value) for value in future.result()]
         finally:
             future.release()
 
@@ -273,6 +298,24 @@ class DaskExecutor:
 
     def close(self) -> None:
         self._client.close()
+
+
+@dataclass(frozen=True)
+class _Outcome(Generic[Result]):
+    """An item's result, or the exception its task raised."""
+
+    value: Result | None = None
+    error: BaseException | None = None
+
+
+def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _run_all(function: Callable[[Item], Result], batch: list[Item]) -> list[Result]:
+    return [function(item) for item in batch]
 
 
 def _killed_its_workers(future: Future, killed: type[Exception]) -> bool:
