@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from icaocheck.inputs import photo_key, seen_from
+from icaocheck.inputs import row_key, seen_from
 from icaocheck.model_files import manifest_hashes
 from icaocheck.reports.base import ENCODING, ENCODING_ERRORS, ReportWriter
 from icaocheck.summary import ScanSummary
@@ -138,7 +138,7 @@ class ExistingReport:
 
     keep: int  # bytes to keep: the header and every whole unit
     has_header: bool
-    done: frozenset[str]  # photo keys (see icaocheck.inputs.photo_key) of the units kept
+    done: frozenset[str]  # row keys (see icaocheck.inputs.row_key) of the units kept
 
 
 def read_existing(
@@ -172,9 +172,10 @@ def read_existing(
             outcome = writer.read_unit(data.decode(ENCODING, ENCODING_ERRORS))
             if outcome is None:
                 raise ResumeError(f"{path}: unit {number} is not a {writer.name} report row: not resuming it")
-            key = photo_key(seen_from(base, outcome.path))
+            key = row_key(seen_from(base, outcome.path), outcome.frame)
             if key in done:
-                raise ResumeError(f"{path} lists {outcome.path!r} twice: not resuming it")
+                row = outcome.path if outcome.frame is None else f"{outcome.path} frame {outcome.frame}"
+                raise ResumeError(f"{path} lists {row!r} twice: not resuming it")
             done.add(key)
             summary.add(outcome, resumed=True)
             keep += len(data)
