@@ -17,6 +17,7 @@ import signal
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -36,6 +37,7 @@ from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
 if TYPE_CHECKING:
+    from icaocheck.resume import RunRecord
     from icaocheck.scan import Scan
     from icaocheck.summary import ScanSummary
     from icaocheck.types import ImageResult
@@ -336,7 +338,7 @@ def scan(
         resume=resume,
         config=settings.config,
         fail_on=failing_checks,
-        record=None if report_file is None else RunRecord.of(settings, chosen_format),
+        record=None if report_file is None else _with_every(RunRecord.of(settings, chosen_format), every),
         relative_inputs=any(not path.is_absolute() for path in local_paths),
     )
     try:  # before the report is opened: a scan that cannot start leaves an earlier report as it was
@@ -390,6 +392,13 @@ def scan(
         facts |= {"profile": settings.profile, "elapsed_s": round(elapsed, 2), **summary.as_dict()}
         typer.echo(json.dumps(facts | {"videos": videos}, indent=2))
     raise typer.Exit(code)
+
+
+def _with_every(record: RunRecord, every: int) -> RunRecord:
+    """The run record, holding ``--every`` when it is not 1: a resume must analyse the same frames of a video."""
+    if every == 1:
+        return record
+    return replace(record, settings={**record.settings, "video.every": every})
 
 
 def _print_video(video: dict[str, Any]) -> None:

@@ -118,14 +118,21 @@ class VideoFrame:
 
 def open_capture(source: str | int) -> cv2.VideoCapture:
     """A ``cv2.VideoCapture`` on a video file or a camera index; ImageReadError when it gives no frame."""
-    what = f"camera {source}" if isinstance(source, int) else "the video"
     if isinstance(source, str) and not os.path.isfile(source):
         reason = "is a folder" if os.path.isdir(source) else "does not exist"
         raise ImageReadError(f"cannot open the video: {source} {reason}")
-    capture = cv2.VideoCapture(source)
+    # OpenCV logs each capture backend it tries and fails with; the error below says what matters.
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    try:
+        capture = cv2.VideoCapture(source)
+    finally:
+        cv2.utils.logging.setLogLevel(level)
     if not capture.isOpened():
         capture.release()
-        raise ImageReadError(f"cannot open {what}: OpenCV found no decodable video stream in it")
+        if isinstance(source, int):
+            raise ImageReadError(f"cannot open camera {source}: there is no such camera, or another program holds it")
+        raise ImageReadError("cannot open the video: OpenCV found no decodable video stream in it")
     return capture
 
 

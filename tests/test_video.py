@@ -334,3 +334,35 @@ def test_a_long_video_is_cut_into_parts_that_give_the_same_rows(clip: Path, pipe
     resumed = list(video_items([str(clip)], every=3, done=done, part_frames=10))
     assert resumed[0] == VideoItem(str(clip), 3, frozenset(range(10, 15)), 10, 20)
     assert len(resumed) == 4
+
+
+def test_the_camera_reader_keeps_only_the_newest_frame(clip: Path) -> None:
+    """The thread that reads a camera, driven by a file read as fast as it decodes: a slow consumer drops frames."""
+    import time
+
+    from icaocheck.video import LatestFrame, open_capture
+
+    reader = LatestFrame(open_capture(str(clip)))
+    seen = []
+    while (frame := reader.next(5.0)) is not None:
+        seen.append(frame.index)
+        time.sleep(0.02)  # an audit's worth of time: frames arriving meanwhile replace each other
+    reader.stop()
+    assert reader.read == 4 * SEGMENT
+    assert seen == sorted(set(seen)) and 0 < len(seen) < reader.read
+
+
+def test_a_missing_camera_exits_2() -> None:
+    outcome = runner.invoke(app, ["capture", "--camera", "9"])
+    assert outcome.exit_code == 2 and "cannot open camera 9" in outcome.output
+
+
+def test_a_resume_with_another_every_is_refused(clip: Path, tmp_path: Path) -> None:
+    report = tmp_path / "r.jsonl"
+    assert runner.invoke(app, ["scan", str(clip), "--every", "8", "-o", str(report), "-q"]).exit_code == 1
+    lines = report.read_text(encoding="utf-8").splitlines(keepends=True)
+    report.write_text("".join(lines[:3]), encoding="utf-8")
+    refused = runner.invoke(app, ["scan", str(clip), "--every", "4", "-o", str(report), "--resume"])
+    assert refused.exit_code == EXIT_USAGE and "video.every 8 → 4" in refused.output
+    resumed = runner.invoke(app, ["scan", str(clip), "--every", "8", "-o", str(report), "--resume", "-q"])
+    assert resumed.exit_code == 1 and len(report.read_text(encoding="utf-8").splitlines()) == len(lines)
