@@ -95,7 +95,7 @@ def _shared_pipeline(config: Config | None) -> Pipeline:
 def audit_many(
     sources: str | os.PathLike | Iterable[ImageSource], workers: int = 1, config: Config | None = None
 ) -> Iterator[ImageResult]:
-    """Audit many photos over ``workers`` processes; yields one result per source, in order.
+    """Audit many photos over ``workers`` processes; yields one result per source (per frame of a video), in order.
 
     ``sources``: a folder or file path, expanded as ``icaocheck scan`` expands it (a folder's image
     files, sorted by name); or an iterable of anything :func:`audit` takes. Images given in memory are
@@ -105,12 +105,13 @@ def audit_many(
     """
     from icaocheck.batch import audit_many as run
     from icaocheck.inputs import scan_inputs
+    from icaocheck.video import video_items
 
     if isinstance(sources, (str, os.PathLike)):
-        return run(scan_inputs([sources]), workers=workers, config=config)
+        return run(video_items(scan_inputs([sources])), workers=workers, config=config)
     if isinstance(sources, (bytes, bytearray, memoryview, np.ndarray)) or not isinstance(sources, Iterable):
         raise TypeError(f"expected a folder path or an iterable of paths or images, got {type(sources).__name__}")
-    return run(_named(sources), workers=workers, config=config)
+    return run(video_items(_named(sources)), workers=workers, config=config)
 
 
 def _named(sources: Iterable[ImageSource]) -> Iterator[str | NamedImage | Refusal]:

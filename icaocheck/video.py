@@ -27,7 +27,7 @@ import numpy as np
 
 from icaocheck.config import VIDEO_SUFFIXES
 from icaocheck.inputs import photo_key
-from icaocheck.io import ImageReadError
+from icaocheck.io import ImageReadError, is_url
 from icaocheck.timing import ms_since
 from icaocheck.types import Face, FrameRef, ImageResult, ImageStatus, Verdict
 
@@ -118,6 +118,8 @@ class VideoFrame:
 
 def open_capture(source: str | int) -> cv2.VideoCapture:
     """A ``cv2.VideoCapture`` on a video file or a camera index; ImageReadError when it gives no frame."""
+    if is_url(source):
+        raise ImageReadError(f"cannot open the video {source}: videos are read from local files, not from URLs")
     if isinstance(source, str) and not os.path.isfile(source):
         reason = "is a folder" if os.path.isdir(source) else "does not exist"
         raise ImageReadError(f"cannot open the video: {source} {reason}")

@@ -366,3 +366,22 @@ def test_a_resume_with_another_every_is_refused(clip: Path, tmp_path: Path) -> N
     assert refused.exit_code == EXIT_USAGE and "video.every 8 → 4" in refused.output
     resumed = runner.invoke(app, ["scan", str(clip), "--every", "8", "-o", str(report), "--resume", "-q"])
     assert resumed.exit_code == 1 and len(report.read_text(encoding="utf-8").splitlines()) == len(lines)
+
+
+def test_audit_many_gives_a_videos_frames(smile_clip: Path) -> None:
+    import icaocheck
+
+    photo = EXAMPLES / "portrait_cc0_webcam_1.jpg"
+    rows = list(icaocheck.audit_many([smile_clip, photo]))
+    assert [(row.path, None if row.frame is None else row.frame.index) for row in rows] == [
+        *((str(smile_clip), index) for index in range(8)),
+        (str(photo), None),
+    ]
+    assert [row.frame.index for row in icaocheck.audit_many(str(smile_clip.parent)) if row.path == str(smile_clip)] == [
+        *range(8)
+    ]
+
+
+def test_a_video_url_is_one_error_row(pipeline) -> None:
+    [row] = audit_video(pipeline, "s3://bucket/clip.mp4")
+    assert row.status.value == "error" and "not from URLs" in row.reason
