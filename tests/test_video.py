@@ -259,6 +259,8 @@ def test_capture_exit_codes(smile_clip: Path, tmp_path: Path) -> None:
     never = runner.invoke(app, ["capture", "--video", str(smile_clip), "--save", str(tmp_path / "x.png")])
     assert never.exit_code == 1 and not (tmp_path / "x.png").exists()
     assert runner.invoke(app, ["capture", "--video", str(tmp_path / "absent.mp4")]).exit_code == 2
+    timed_out = runner.invoke(app, ["capture", "--video", str(smile_clip), "--timeout", "0"])
+    assert timed_out.exit_code == 1 and "timed out" in timed_out.output
     assert runner.invoke(app, ["capture"]).exit_code == EXIT_USAGE
     assert runner.invoke(app, ["capture", "--camera", "0", "--video", str(smile_clip)]).exit_code == EXIT_USAGE
 
