@@ -47,13 +47,12 @@ class ReportLockedError(OSError):
 
 
 def _open_locked(path: Path) -> BinaryIO:
-    """``path`` opened for reading and writing, created if absent but never truncated, and locked."""
+    """``path`` opened for writing and locked; created if absent, never truncated (a refused scan changes nothing)."""
     if not path.parent.is_dir():
         raise FileNotFoundError(
             f"the folder {path.parent} for the report does not exist: create it first "
             "(a mistyped folder is not created silently)"
         )
-    # Not truncated on opening: a scan refused the lock must leave the report as it is.
     report = open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o666), "wb")  # noqa: SIM115 - closed by ReportFile
     if sys.platform != "win32":
         try:

@@ -215,6 +215,21 @@ def test_resume_without_a_run_record_is_refused(tmp_path: Path) -> None:
     assert report.read_bytes() == before
 
 
+def test_resume_with_a_damaged_run_record_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    _photos(folder)
+    report = tmp_path / "r.jsonl"
+    assert runner.invoke(app, ["scan", str(folder), "-o", str(report)]).exit_code == 1
+    before = report.read_bytes()
+    for damage in (b"{not json", b'{"icaocheck_run_record": 1}', b"\0" * 20):
+        record_path(report).write_bytes(damage)
+        outcome = runner.invoke(app, ["scan", str(folder), "-o", str(report), "--resume"])
+        assert outcome.exit_code == EXIT_USAGE, (damage, outcome.output)
+        assert "not resuming" in _said(outcome.output)
+        assert outcome.exception is None or isinstance(outcome.exception, SystemExit)
+        assert report.read_bytes() == before
+
+
 def test_resume_from_another_directory_writes_each_photo_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     photos = _photos(tmp_path / "photos")
     (tmp_path / "elsewhere").mkdir()
