@@ -7,7 +7,7 @@ saying which frame it is. On top of the per-frame results:
 
 * :class:`VideoSummary` keeps a few numbers per frame (no pixels) and gives the spans where each
   check fails (:func:`failing_spans`, with a majority window against single noisy frames) and the
-  best frame (:func:`best_frame`: compliant first, then the widest margin, then the sharpest face);
+  best frame (:meth:`FrameScore.rank`: compliant first, then the widest margin, then the sharpest face);
 * :func:`capture_best` is a booth's live loop: audit frames until ``hold`` consecutive ones are
   compliant, dropping a camera's frames rather than lagging behind it.
 """
@@ -376,11 +376,6 @@ def failing_spans(frames: Sequence[FrameScore], checks: Sequence[str], window: i
                 spans.append(Span(check, first.index, last.index, first.time_s, last.time_s))
                 start = None
     return spans
-
-
-def best_frame(frames: Sequence[FrameScore]) -> FrameScore | None:
-    """The frame to keep: compliant first, then the widest attribute margin, then the sharpest face."""
-    return max(frames, key=FrameScore.rank, default=None)
 
 
 @dataclass

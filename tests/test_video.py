@@ -29,7 +29,6 @@ from icaocheck.video import (
     FrameScore,
     VideoSummary,
     audit_video,
-    best_frame,
     failing_spans,
     letterboxed,
     smoothed,
@@ -140,8 +139,7 @@ def test_best_frame_ranks_compliance_then_margin_then_sharpness() -> None:
         _frame(2, set(), compliant=True, margin=0.31, sharp=50.0),  # same margin step as 1, sharper
         _frame(3, set(), compliant=True, margin=0.10, sharp=500.0),
     ]
-    assert best_frame(frames).index == 2
-    assert best_frame([]) is None
+    assert max(frames, key=FrameScore.rank).index == 2
 
 
 def test_frame_ref_is_validated() -> None:
