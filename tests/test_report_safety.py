@@ -43,6 +43,25 @@ def _jsonl_paths(report: Path) -> list[str]:
     return [json.loads(line)["path"] for line in report.read_text(encoding="utf-8").splitlines()]
 
 
+def _scanned(tmp_path: Path, name: str = "r.jsonl", rows: int | None = None) -> tuple[Path, Path]:
+    """A folder of PHOTOS and its report ``name``; ``rows``: only the first rows, as a scan stopped early leaves it."""
+    folder = tmp_path / "photos"
+    _photos(folder)
+    report = tmp_path / name
+    assert runner.invoke(app, ["scan", str(folder), "-o", str(report)]).exit_code == 1  # no face: non-compliant
+    if rows is not None:
+        report.write_bytes(b"".join(report.read_bytes().splitlines(keepends=True)[:rows]))
+    return folder, report
+
+
+def _refused_resume(folder: Path, report: Path, *extra: str) -> str:
+    """What a resume of ``report`` said, having checked it was refused as bad usage (64), without a traceback."""
+    outcome = runner.invoke(app, ["scan", str(folder), "-o", str(report), "--resume", *extra])
+    assert outcome.exit_code == EXIT_USAGE, (extra, outcome.output)
+    assert outcome.exception is None or isinstance(outcome.exception, SystemExit)
+    return _said(outcome.output)
+
+
 # -- item 1: a report never overwrites a photo ---------------------------------------------------
 
 
@@ -138,10 +157,7 @@ def test_a_second_scan_on_a_report_being_written_is_refused(tmp_path: Path) -> N
 
 
 def test_resume_over_a_damaged_report_explains_and_changes_nothing(tmp_path: Path) -> None:
-    folder = tmp_path / "photos"
-    _photos(folder)
-    report = tmp_path / "r.csv"
-    assert runner.invoke(app, ["scan", str(folder), "-o", str(report)]).exit_code == 1
+    folder, report = _scanned(tmp_path, "r.csv")
     lines = report.read_bytes().split(b"\r\n")
     damages = {
         "NUL bytes": b"\r\n".join([lines[0], lines[1], b"\0" * 40 + lines[2], *lines[3:]]),
@@ -150,10 +166,7 @@ def test_resume_over_a_damaged_report_explains_and_changes_nothing(tmp_path: Pat
     }
     for message, damaged in damages.items():
         report.write_bytes(damaged)
-        outcome = runner.invoke(app, ["scan", str(folder), "-o", str(report), "--resume"])
-        assert outcome.exit_code == EXIT_USAGE, (message, outcome.output)
-        assert message in _said(outcome.output)
-        assert outcome.exception is None or isinstance(outcome.exception, SystemExit)  # no traceback
+        assert message in _refused_resume(folder, report)
         assert report.read_bytes() == damaged
 
 
@@ -161,33 +174,24 @@ def test_resume_over_a_damaged_report_explains_and_changes_nothing(tmp_path: Pat
 
 
 def test_resume_with_another_configuration_is_refused_and_the_report_kept(tmp_path: Path) -> None:
-    folder = tmp_path / "photos"
-    _photos(folder)
-    report = tmp_path / "r.jsonl"
-    assert runner.invoke(app, ["scan", str(folder), "-o", str(report)]).exit_code == 1
-    report.write_bytes(b"".join(report.read_bytes().splitlines(keepends=True)[:1]))  # interrupted after one
+    folder, report = _scanned(tmp_path, rows=1)
     before, record = report.read_bytes(), record_path(report).read_bytes()
     for changed, expected in (
         (["--profile", "lenient"], "checks.face_size.threshold 100.0 → 60.0"),
         (["--set", "checks.eyes_closed.threshold=0.5"], "checks.eyes_closed.threshold"),
         (["--format", "json"], "format jsonl → json"),
     ):
-        outcome = runner.invoke(app, ["scan", str(folder), "-o", str(report), "--resume", *changed])
-        assert outcome.exit_code == EXIT_USAGE, (changed, outcome.output)
-        assert "another configuration" in _said(outcome.output) or "does not start like" in _said(outcome.output)
+        said = _refused_resume(folder, report, *changed)
+        assert "another configuration" in said or "does not start like" in said
         if changed[0] != "--format":
-            assert expected in _said(outcome.output)
+            assert expected in said
         assert (report.read_bytes(), record_path(report).read_bytes()) == (before, record)
     same = runner.invoke(app, ["scan", str(folder), "-o", str(report), "--resume", "--json", "-q"])
     assert json.loads(same.stdout)["resumed"] == 1 and len(_jsonl_paths(report)) == len(PHOTOS)
 
 
 def test_resume_with_other_models_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = tmp_path / "photos"
-    _photos(folder)
-    report = tmp_path / "r.jsonl"
-    assert runner.invoke(app, ["scan", str(folder), "-o", str(report)]).exit_code == 1
-    report.write_bytes(report.read_bytes().splitlines(keepends=True)[0])
+    folder, report = _scanned(tmp_path, rows=1)
     before = report.read_bytes()
     # Another build of the veil model: the same network, other bytes, listed in its manifest.
     installed = tmp_path / "package" / "_models"
@@ -197,36 +201,24 @@ def test_resume_with_other_models_is_refused(tmp_path: Path, monkeypatch: pytest
     onnx.save(model, str(installed / "veil.onnx"))
     update_manifest(installed, {"veil.onnx": {"sha256": sha256_of(installed / "veil.onnx")}})
     monkeypatch.setattr(model_files, "_PACKAGE_DIR", tmp_path / "package")
-    outcome = runner.invoke(app, ["scan", str(folder), "-o", str(report), "--resume"])
-    assert outcome.exit_code == EXIT_USAGE, outcome.output
-    assert "model veil.onnx" in _said(outcome.output)
+    assert "model veil.onnx" in _refused_resume(folder, report)
     assert report.read_bytes() == before
 
 
 def test_resume_without_a_run_record_is_refused(tmp_path: Path) -> None:
-    folder = tmp_path / "photos"
-    _photos(folder)
-    report = tmp_path / "r.jsonl"
-    assert runner.invoke(app, ["scan", str(folder), "-o", str(report)]).exit_code == 1
+    folder, report = _scanned(tmp_path)
     record_path(report).unlink()
     before = report.read_bytes()
-    outcome = runner.invoke(app, ["scan", str(folder), "-o", str(report), "--resume"])
-    assert outcome.exit_code == EXIT_USAGE and "is missing" in _said(outcome.output)
+    assert "is missing" in _refused_resume(folder, report)
     assert report.read_bytes() == before
 
 
 def test_resume_with_a_damaged_run_record_is_refused(tmp_path: Path) -> None:
-    folder = tmp_path / "photos"
-    _photos(folder)
-    report = tmp_path / "r.jsonl"
-    assert runner.invoke(app, ["scan", str(folder), "-o", str(report)]).exit_code == 1
+    folder, report = _scanned(tmp_path)
     before = report.read_bytes()
     for damage in (b"{not json", b'{"icaocheck_run_record": 1}', b"\0" * 20):
         record_path(report).write_bytes(damage)
-        outcome = runner.invoke(app, ["scan", str(folder), "-o", str(report), "--resume"])
-        assert outcome.exit_code == EXIT_USAGE, (damage, outcome.output)
-        assert "not resuming" in _said(outcome.output)
-        assert outcome.exception is None or isinstance(outcome.exception, SystemExit)
+        assert "not resuming" in _refused_resume(folder, report)
         assert report.read_bytes() == before
 
 
