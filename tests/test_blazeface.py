@@ -107,6 +107,20 @@ def test_search_tries_whole_then_padded_then_tiles() -> None:
     assert len(search_windows(300, 400, 0.25, 0)) == 2
 
 
+def test_tiles_find_a_small_face_in_a_wide_scene() -> None:
+    """A face a tenth of the scene's height: too small in the whole-scene square, found in a tile."""
+    portrait = cv2.imread(str(EXAMPLES / "portrait_cc0_webcam_1.jpg"))  # 600×800
+    small = cv2.resize(portrait, None, fx=0.2, fy=0.2, interpolation=cv2.INTER_AREA)
+    scene = np.full((1200, 1600, 3), 128, dtype=np.uint8)
+    scene[700:860, 1100:1220] = small
+    assert BlazeFaceDetector(tiles=0).detect(scene) == []
+    (face,) = BlazeFaceDetector(tiles=3).detect(scene)
+    (whole,) = BlazeFaceDetector().detect(portrait)
+    # The tile's face is the portrait's face, scaled by 0.2 and moved to where it was pasted.
+    expected = np.array(whole.box.as_tuple()) * 0.2 + [1100, 700, 0, 0]
+    assert np.abs(np.array(face.box.as_tuple()) - expected).max() <= 0.1 * expected[2]
+
+
 def test_masked_face_mtcnn_misses_is_found_and_fails_face_covered(pipeline: Pipeline, niqabs: list[np.ndarray]) -> None:
     for seed, covered in zip(NIQAB_SEEDS, niqabs, strict=True):
         assert pipeline.detector.detect(covered) == [], seed
