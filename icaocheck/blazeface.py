@@ -169,7 +169,7 @@ MTCNN_FRAMING = MtcnnFraming(dx=-0.0186, dy=-0.1041, sw=0.9147, sh=1.1948, mouth
 
 
 class BlazeFaceDetector:
-    """BlazeFace short-range on the whole photo, letterboxed to 128×128; load once, call :meth:`detect`."""
+    """BlazeFace short-range over square windows of the photo (128×128 each); load once, call :meth:`detect`."""
 
     def __init__(
         self,
@@ -182,13 +182,14 @@ class BlazeFaceDetector:
     ) -> None:
         if not 0.0 < min_score < 1.0:
             raise ValueError(f"expected a minimum score in (0, 1), got {min_score}")
+        if padding < 0 or tiles < 0:
+            raise ValueError(f"expected a padding and a tile count of at least 0, got {padding} and {tiles}")
         self.min_score = min_score
         self.padding = padding
         self.tiles = tiles
         self.framing = framing
         self._anchors = ssd_anchors()
         self._session = onnx_session(model_path(BLAZEFACE_FILE, directory), threads)
-        self._input = self._session.get_inputs()[0]
 
     def detect(self, bgr: np.ndarray, timings: dict[str, float] | None = None) -> list[Face]:
         """Faces in a BGR uint8 photo (BGRA and grayscale are accepted too), largest box first, in its pixels.
@@ -230,11 +231,8 @@ class BlazeFaceDetector:
 
     def _run(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The network on one (128, 128, 3) float32 tensor: regressors (896, 16) and logits (896,)."""
-        # The converted graph keeps TFLite's NHWC input unless it was transposed to NCHW.
-        batch = tensor[None] if self._input.shape[-1] == 3 else tensor.transpose(2, 0, 1)[None]
-        outputs = self._session.run(None, {self._input.name: batch})
-        regressors = next(o for o in outputs if o.shape[-1] == _VALUES)
-        logits = next(o for o in outputs if o.shape[-1] == 1)
+        # The converted graph keeps the TFLite model's NHWC input and its output names.
+        regressors, logits = self._session.run(["regressors", "classificators"], {"input": tensor[None]})
         return regressors.reshape(-1, _VALUES), logits.reshape(-1)
 
 
