@@ -1,0 +1,26 @@
+"""Luminance variance: the variance of the face's gray values, in shares of white squared."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from icaocheck.checks.registry import Check, Limit, clamp_scalar, register, sigmoid
+from icaocheck.evidence import PhotoEvidence
+
+
+@register
+class LuminanceVariance(Check):
+    name = "luminance_variance"
+    unit = "share²"
+    needs = frozenset({"pixels", "landmarks"})
+    what = "the face's luminance variance"
+    limit = Limit(0.001, "at_least", "a face with almost no tonal range (flat, washed out or black)")
+    ofiq = "LuminanceVariance"
+    order = 240
+
+    def measure(self, evidence: PhotoEvidence) -> tuple[float, dict[str, float]]:
+        return float(np.var(evidence.face_luminance / 255.0)), {}
+
+    def scalar(self, raw: float) -> float:
+        # Fitted to OFIQ's published outputs: low below ~0.005, best about 0.015-0.02, lower again past 0.05.
+        return clamp_scalar(100.0 * min(sigmoid(raw, 0.003, 0.003), sigmoid(-raw, -0.0726, 0.0143)))

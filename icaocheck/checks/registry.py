@@ -1,0 +1,144 @@
+"""The check interface and the registry every report, profile and timing is derived from.
+
+A check is one class in one module of :mod:`icaocheck.checks`, registered with :func:`register`.
+It declares its name, unit, what it needs from the photo, its threshold (default, direction and
+the standard it follows), its extra report columns, its OFIQ measure and the mapping of its raw
+value to OFIQ's 0-100 quality scalar. :func:`registered` imports every module of the package, so a
+new check is seen everywhere by adding its module alone.
+
+A check that raises is "not assessed: <reason>" for that check only (OFIQ's "failure to assess"):
+see :func:`run_check`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import pkgutil
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from icaocheck.types import CheckResult, Verdict
+
+if TYPE_CHECKING:
+    from icaocheck.evidence import PhotoEvidence
+
+# What a check may ask of the evidence; nothing it does not name is computed for it.
+NEEDS = frozenset({"pixels", "face", "landmarks", "pose", "crops", "mesh", "file"})
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A check's threshold: its default, which side passes, and the standard or measurement it follows."""
+
+    default: float
+    passes: Literal["at_most", "at_least"]
+    origin: str
+
+    def __post_init__(self) -> None:
+        if self.passes not in ("at_most", "at_least"):
+            raise ValueError(f"expected passes 'at_most' or 'at_least', got {self.passes!r}")
+        if not math.isfinite(self.default):
+            raise ValueError(f"expected a finite default threshold, got {self.default!r}")
+        if not self.origin:
+            raise ValueError("expected the origin of the default threshold, got an empty string")
+
+    def met(self, value: float, threshold: float) -> bool:
+        return value <= threshold if self.passes == "at_most" else value >= threshold
+
+
+def sigmoid(x: float, x0: float, w: float) -> float:
+    """The logistic 1 / (1 + exp(-(x - x0) / w)) OFIQ maps most raw values with."""
+    z = (x - x0) / w
+    return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+
+
+def clamp_scalar(value: float) -> float:
+    """An OFIQ quality scalar: rounded, within 0-100."""
+    return float(min(100, max(0, round(value))))
+
+
+class Check:
+    """One check. Subclasses set the class attributes and :meth:`measure`; :meth:`scalar` maps to OFIQ's 0-100."""
+
+    name: ClassVar[str]
+    unit: ClassVar[str]
+    needs: ClassVar[frozenset[str]]
+    limit: ClassVar[Limit]
+    what: ClassVar[str]  # names the value in a failure reason: "<what> is 3.2 <unit>, above ..."
+    ofiq: ClassVar[str | None] = None  # OFIQ's measure name, if it has one
+    details: ClassVar[tuple[str, ...]] = ()  # extra per-check report columns, from CheckResult.details
+    # True: a photo this check fails has landmarks too unreliable for the checks after it ("upright" gate).
+    gates: ClassVar[bool] = False
+    enabled_by_default: ClassVar[bool] = True
+    order: ClassVar[int]  # report order; gaps leave room for new checks
+
+    def measure(self, evidence: PhotoEvidence) -> tuple[float, dict[str, float]]:
+        """The raw value and its details."""
+        raise NotImplementedError
+
+    def scalar(self, raw: float) -> float:
+        """OFIQ's 0-100 quality scalar of the raw value (higher is better)."""
+        raise NotImplementedError
+
+    def judge(self, evidence: PhotoEvidence, threshold: float) -> CheckResult:
+        raw, details = self.measure(evidence)
+        if self.limit.met(raw, threshold):
+            return CheckResult(self.name, Verdict.PASS, raw, threshold, self.unit, "", details)
+        side = "above the maximum" if self.limit.passes == "at_most" else "below the minimum"
+        reason = f"{self.what} is {_shown(raw)} {self.unit}, {side} of {_shown(threshold)} {self.unit}".replace(
+            "  ", " "
+        )
+        return CheckResult(self.name, Verdict.FAIL, raw, threshold, self.unit, reason, details)
+
+
+def _shown(value: float) -> str:
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+_REGISTRY: dict[str, type[Check]] = {}
+
+
+def register(cls: type[Check]) -> type[Check]:
+    """Class decorator: add a check to the registry (its name must be new, its needs known)."""
+    unknown = set(cls.needs) - NEEDS
+    if unknown:
+        raise ValueError(f"expected needs among {sorted(NEEDS)}, got {sorted(unknown)} in {cls.__name__}")
+    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
+        raise ValueError(f"expected a new check name, got {cls.name!r} twice")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def unregister(name: str) -> None:
+    """Drop a check (tests register throwaway checks and take them out again)."""
+    _REGISTRY.pop(name, None)
+
+
+_LOADED = False
+
+
+def registered() -> tuple[type[Check], ...]:
+    """Every registered check, in report order, after importing every module of :mod:`icaocheck.checks`."""
+    global _LOADED
+    if not _LOADED:
+        import icaocheck.checks as package
+
+        for module in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package.__name__}.{module.name}")
+        _LOADED = True
+    return tuple(sorted(_REGISTRY.values(), key=lambda cls: (cls.order, cls.name)))
+
+
+def check_class(name: str) -> type[Check]:
+    registered()
+    return _REGISTRY[name]
+
+
+def run_check(check: Check, evidence: PhotoEvidence, threshold: float) -> CheckResult:
+    """``check`` judged on ``evidence``; an exception is "not assessed: <reason>" for this check only."""
+    try:
+        return check.judge(evidence, threshold)
+    except Exception as error:  # one broken check must not lose the photo's other verdicts
+        reason = f"not assessed: {type(error).__name__}" + (f": {error}" if str(error) else "")
+        return CheckResult(check.name, Verdict.NOT_ASSESSED, unit=check.unit, reason=reason)

@@ -1,0 +1,250 @@
+"""One photo's evidence: what the checks read, computed on first request and kept.
+
+The pipeline hands over what it already has (decoded pixels, faces, the 68 landmarks, the crops);
+every other product (gray pixels, a copy of the photo normalised to a fixed eye distance, the face
+region's mask and luminance, the head pose, the JPEG quantisation quality, the attention mesh) is
+made the first time a check asks for it, so nothing is computed that no enabled check reads.
+
+Coordinates: ``faces`` and ``landmarks`` are in the file's pixels (as in :class:`ImageResult`);
+``points`` are the landmarks in the decoded pixels; ``normalised_*`` products are the photo scaled
+so that the eye centres are :data:`NORMALISED_IED` pixels apart, which makes pixel statistics
+(sharpness, gradients) comparable across photo sizes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from icaocheck.types import Crops, Face, ImageRecord, Landmarks
+
+NORMALISED_IED = 64.0  # pixels between the eye centres in the normalised photo
+
+# A generic 3-D face (millimetres, x to the subject's left, y up, z towards the camera) at six of
+# dlib's points: nose tip 30, chin 8, outer eye corners 36 and 45, mouth corners 48 and 54. These are
+# the widely published average-face coordinates used with solvePnP for head pose.
+_MODEL_POINTS = np.array(
+    [
+        (0.0, 0.0, 0.0),
+        (0.0, -330.0, -65.0),
+        (-225.0, 170.0, -135.0),
+        (225.0, 170.0, -135.0),
+        (-150.0, -150.0, -125.0),
+        (150.0, -150.0, -125.0),
+    ],
+    dtype=np.float64,
+)
+_POSE_LANDMARKS = (30, 8, 36, 45, 48, 54)
+
+
+@dataclass(frozen=True)
+class HeadPose:
+    """Head rotation in degrees: yaw (turn; positive to the subject's left), pitch (nod; positive up), roll."""
+
+    yaw: float
+    pitch: float
+    roll: float
+
+    def __post_init__(self) -> None:
+        for name in ("yaw", "pitch", "roll"):
+            value = getattr(self, name)
+            if not math.isfinite(value):
+                raise ValueError(f"expected a finite {name} in degrees, got {value!r}")
+
+
+@dataclass(frozen=True)
+class FaceRegion:
+    """The face in the normalised photo: a box (x, y, w, h), and its pixels and mask inside the box."""
+
+    box: tuple[int, int, int, int]
+    bgr: np.ndarray
+    gray: np.ndarray
+    mask: np.ndarray  # bool, True inside the face outline (jaw, brows raised to the forehead)
+
+
+class PhotoEvidence:
+    """What is known of one photo and its assessed face; products are computed on demand and cached.
+
+    ``mesh_source`` places the attention mesh when a check asks for it (None: no mesh available).
+    """
+
+    def __init__(
+        self,
+        record: ImageRecord,
+        faces: list[Face],
+        assessed: int,
+        landmarks: Landmarks,
+        crops: Crops,
+        gray: np.ndarray | None = None,
+        mesh_source: Callable[[], object] | None = None,
+    ) -> None:
+        if not faces or not 0 <= assessed < len(faces):
+            raise ValueError(f"expected the assessed face's index among {len(faces)} faces, got {assessed}")
+        self.record = record
+        self.faces = faces
+        self.face = faces[assessed]
+        self.face_count = len(faces)
+        self.landmarks = landmarks
+        self.crops = crops
+        self._gray = gray
+        self._mesh_source = mesh_source
+
+    # -- pixels -----------------------------------------------------------------------------------
+
+    @property
+    def bgr(self) -> np.ndarray:
+        return self.record.pixels
+
+    @cached_property
+    def gray(self) -> np.ndarray:
+        return self._gray if self._gray is not None else cv2.cvtColor(self.bgr, cv2.COLOR_BGR2GRAY)
+
+    @cached_property
+    def points(self) -> np.ndarray:
+        """The 68 landmarks in the decoded pixels (pixel-centre convention, as dlib's)."""
+        return ((self.landmarks.points.astype(np.float64) + 0.5) / self.record.scale) - 0.5
+
+    @cached_property
+    def eye_centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """(subject's right, subject's left) eye centres in the decoded pixels."""
+        return self.points[36:42].mean(axis=0), self.points[42:48].mean(axis=0)
+
+    @cached_property
+    def ied(self) -> float:
+        """Distance between the eye centres in the decoded pixels."""
+        right, left = self.eye_centres
+        return max(float(np.linalg.norm(left - right)), 1.0)
+
+    @cached_property
+    def normalised_factor(self) -> float:
+        return NORMALISED_IED / self.ied
+
+    @cached_property
+    def normalised_bgr(self) -> np.ndarray:
+        factor = self.normalised_factor
+        interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+        return cv2.resize(self.bgr, None, fx=factor, fy=factor, interpolation=interpolation)
+
+    @cached_property
+    def normalised_gray(self) -> np.ndarray:
+        return cv2.cvtColor(self.normalised_bgr, cv2.COLOR_BGR2GRAY)
+
+    @cached_property
+    def normalised_points(self) -> np.ndarray:
+        return (self.points + 0.5) * self.normalised_factor - 0.5
+
+    # -- the face region --------------------------------------------------------------------------
+
+    @cached_property
+    def face_region(self) -> FaceRegion:
+        """The face outline: jaw line (0-16) closed by the brows (26..17) raised by a third of the eye distance."""
+        p = self.normalised_points
+        brows = p[26:16:-1] - np.array([0.0, NORMALISED_IED / 3])
+        outline = np.vstack([p[0:17], brows])
+        height, width = self.normalised_gray.shape
+        x0, y0 = np.floor(outline.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(outline.max(axis=0)).astype(int) + 1
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            raise ValueError("the face outline lies outside the photo")
+        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillPoly(mask, [np.round(outline - (x0, y0)).astype(np.int32)], 1)
+        return FaceRegion(
+            (x0, y0, x1 - x0, y1 - y0),
+            self.normalised_bgr[y0:y1, x0:x1],
+            self.normalised_gray[y0:y1, x0:x1],
+            mask.astype(bool),
+        )
+
+    @cached_property
+    def face_luminance(self) -> np.ndarray:
+        """The face region's gray values (uint8), inside the outline."""
+        region = self.face_region
+        values = region.gray[region.mask]
+        if values.size < 16:
+            raise ValueError("the face region holds too few pixels")
+        return values
+
+    @cached_property
+    def face_histogram(self) -> np.ndarray:
+        """256-bin histogram of :attr:`face_luminance`, summing to 1."""
+        counts = np.bincount(self.face_luminance, minlength=256).astype(np.float64)
+        return counts / counts.sum()
+
+    # -- geometry ---------------------------------------------------------------------------------
+
+    @cached_property
+    def pose(self) -> HeadPose:
+        """Head pose from solvePnP of six landmarks against a generic 3-D face, camera focal = photo width."""
+        height, width = self.gray.shape
+        camera = np.array([[width, 0, width / 2], [0, width, height / 2], [0, 0, 1]], dtype=np.float64)
+        image_points = self.points[list(_POSE_LANDMARKS)].astype(np.float64)
+        ok, rotation, _ = cv2.solvePnP(_MODEL_POINTS, image_points, camera, np.zeros(4), flags=cv2.SOLVEPNP_ITERATIVE)
+        if not ok:
+            raise ValueError("solvePnP found no head pose")
+        matrix, _ = cv2.Rodrigues(rotation)
+        # Image y points down and the model's y up: flip y and z to read the angles in the subject's frame.
+        matrix = np.diag([1.0, -1.0, -1.0]) @ matrix
+        pitch = math.degrees(math.atan2(matrix[2, 1], matrix[2, 2]))
+        yaw = math.degrees(math.asin(max(-1.0, min(1.0, -matrix[2, 0]))))
+        roll = math.degrees(math.atan2(matrix[1, 0], matrix[0, 0]))
+        pitch = (pitch + 180.0) % 360.0 - 180.0
+        pitch = pitch - 180.0 if pitch > 90 else pitch + 180.0 if pitch < -90 else pitch
+        return HeadPose(yaw, pitch, roll)
+
+    # -- the file ---------------------------------------------------------------------------------
+
+    @cached_property
+    def jpeg_quality(self) -> float | None:
+        """The JPEG quality (1-100, IJG scale) of the file's luminance quantisation table; None if not a JPEG."""
+        return jpeg_quality_of(Path(self.record.path)) if self.record.path else None
+
+    # -- the attention mesh -----------------------------------------------------------------------
+
+    @cached_property
+    def mesh(self) -> object:
+        if self._mesh_source is None:
+            raise ValueError("the attention mesh is not available (models/face_mesh_attention.onnx)")
+        return self._mesh_source()
+
+
+# The IJG (libjpeg) luminance quantisation table at quality 50, in the natural (row) order PIL reports.
+_IJG_LUMINANCE = np.array(
+    [16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29,
+     51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92, 49, 64, 78, 87, 103, 121, 120,
+     101, 72, 92, 95, 98, 112, 100, 103, 99],
+    dtype=np.float64,
+)  # fmt: skip
+
+
+def jpeg_quality_of(path: Path) -> float | None:
+    """The IJG quality whose scaled table best matches the file's luminance table; None for another format.
+
+    Reads only the file's header (PIL opens lazily). IJG scales its table by 5000/q (q < 50) or
+    200 - 2q (q >= 50) percent; the mean ratio of the file's table to the base table inverts that.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            tables = getattr(image, "quantization", None)
+            if image.format != "JPEG" or not tables:
+                return None
+            table = np.asarray(tables[min(tables)], dtype=np.float64)
+    except (OSError, UnidentifiedImageError):
+        return None
+    if table.size != 64:
+        return None
+    # Entries clipped to 1 (high qualities) or 255 (baseline, low qualities) no longer follow the scale.
+    unclipped = (table > 1) & (table < 255)
+    if not unclipped.any():
+        return 100.0 if table.max() <= 1 else 1.0
+    scale = 100.0 * float(np.median(table[unclipped] / _IJG_LUMINANCE[unclipped]))
+    quality = 5000.0 / scale if scale > 100.0 else (200.0 - scale) / 2.0
+    return float(min(100.0, max(1.0, quality)))
