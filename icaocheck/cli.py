@@ -863,6 +863,7 @@ def _capture_line(result: ImageResult, streak: int, hold: int) -> str:
     epilog=_examples(
         "icaocheck train eyes --data work/crops --epochs 30",
         "icaocheck train veil --data work/crops --data work/crops_covers --out models",
+        "icaocheck train mouth --data work/crops --exclude-source helen_mouth --out work/without_helen",
     ),
 )
 def train(
@@ -878,6 +879,10 @@ def train(
     threads: Annotated[int, typer.Option(min=1, help="torch CPU threads.")] = 2,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     run_dir: Annotated[Path | None, typer.Option(help="Also keep the checkpoint and history here.")] = None,
+    exclude_source: Annotated[
+        list[str] | None,
+        typer.Option(help="Leave this source's crops out of training and epoch choice (repeatable)."),
+    ] = None,
 ) -> None:
     """Train one attribute model on crops (needs the `train` extra: torch), export ONNX and its model card."""
     import shlex
@@ -905,6 +910,7 @@ def train(
             threads=threads,
             device=device,
             run_dir=run_dir,
+            exclude_sources=exclude_source or (),
             command_line=shlex.join(["icaocheck", *sys.argv[1:]]),
             log=console.print,
         )
@@ -919,6 +925,7 @@ def train(
     epilog=_examples(
         "icaocheck evaluate ../shared/data/labels.csv -a eyes",
         "icaocheck evaluate ../shared/data/labels.csv -a mouth --write-threshold",
+        "icaocheck evaluate ../shared/data/labels.csv -a mouth --cross-source --retrain --crops work/crops --epochs 12",
     ),
 )
 def evaluate(
@@ -941,6 +948,23 @@ def evaluate(
     fusion: Annotated[
         str, typer.Option(help="keep the card's fusion; fit one on validation photos and ship it; or drop it.")
     ] = "keep",
+    models: Annotated[
+        Path | None,
+        typer.Option(exists=True, file_okay=False, help="Models folder to evaluate (default: the installed models)."),
+    ] = None,
+    retrain: Annotated[
+        bool,
+        typer.Option(help="With --cross-source: per source, train the model without it (on --crops), measure on it."),
+    ] = False,
+    crops: Annotated[
+        list[Path] | None,
+        typer.Option(exists=True, help="--retrain: training crops folder from `icaocheck crops` (repeatable)."),
+    ] = None,
+    epochs: Annotated[int, typer.Option(min=1, help="--retrain: training epochs per model.")] = 12,
+    threads: Annotated[int, typer.Option(min=1, help="--retrain: torch CPU threads.")] = 1,
+    source: Annotated[
+        list[str] | None, typer.Option(help="--retrain: only these sources (repeatable; default every source).")
+    ] = None,
 ) -> None:
     """Measure a check on held-out photos through the whole pipeline: thresholds chosen on validation, test reported."""
     from icaocheck.evaluate import (
@@ -961,16 +985,19 @@ def evaluate(
     if fusion == "fit" and fused_decision(attribute) is None:
         console.print(f"[red]error:[/] --fusion fit: the run time cannot apply a fusion to the {attribute} model")
         raise typer.Exit(EXIT_USAGE)
+    if retrain:
+        _evaluate_retrained(labels, attribute, out_dir, work_dir, workers, cross_source, crops, epochs, threads, source)
+        return
     if plots and importlib.util.find_spec("matplotlib") is None:
         console.print("[red]error:[/] plots need matplotlib: pip install 'icaocheck[train]', or pass --no-plots")
         raise typer.Exit(EXIT_USAGE)
-    card_path = models_dir() / f"{attribute}.json"
+    card_path = (models or models_dir()) / f"{attribute}.json"
     if not card_path.is_file():
         console.print(f"[red]error:[/] no {attribute} model in the models folder: train it first")
         raise typer.Exit(EXIT_USAGE)
     try:
         with console.status(f"scoring the held-out photos of {attribute} (cached in {work_dir})"):
-            table, evaluation = evaluate_attribute(labels, attribute, work_dir, workers, cross_source)
+            table, evaluation = evaluate_attribute(labels, attribute, work_dir, workers, cross_source, models)
     except ValueError as error:  # too few labelled photos on the validation side
         console.print(f"[red]error:[/] {error}")
         raise typer.Exit(EXIT_USAGE) from error
@@ -982,6 +1009,45 @@ def evaluate(
     for path in write_outputs(table, evaluation, out_dir, plots=plots):
         console.print(f"wrote {path}")
     stdout_console.print(markdown_summary(evaluation))
+
+
+def _evaluate_retrained(
+    labels: list[Path],
+    attribute: str,
+    out_dir: Path,
+    work_dir: Path,
+    workers: int,
+    cross_source: bool,
+    crops: list[Path] | None,
+    epochs: int,
+    threads: int,
+    sources: list[str] | None,
+) -> None:
+    """``evaluate --cross-source --retrain``: :func:`icaocheck.training.cross_source.retrained_cross_source`."""
+    if not cross_source or not crops:
+        _usage_error("--retrain measures cross-source figures from training crops: give --cross-source and --crops")
+    try:
+        from icaocheck.training import cross_source as retrained
+    except ImportError as error:
+        _usage_error(f"--retrain trains models and needs PyTorch: pip install 'icaocheck[train]' ({error})")
+    try:
+        result = retrained.retrained_cross_source(
+            labels,
+            attribute,
+            crops,
+            work_dir,
+            epochs,
+            sources=sources,
+            threads=threads,
+            workers=workers,
+            log=console.print,
+        )
+    except ValueError as error:  # an unknown source, crops that cannot train the model
+        console.print(f"[red]error:[/] {_shown(str(error))}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from error
+    for path in retrained.write_outputs(result, out_dir):
+        console.print(f"wrote {path}")
+    stdout_console.print(retrained.markdown_summary(result))
 
 
 def _export_target(out_dir: Path | None) -> Path:

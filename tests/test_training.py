@@ -442,3 +442,62 @@ def test_command_line_trains_and_records_itself(eye_crops_dir: Path, tmp_path: P
     card = json.loads((tmp_path / "eyes.json").read_text())
     assert card["training"]["command_line"].startswith("python -m icaocheck.training train eyes --data ")
     assert card["training"]["batch_size"] == 16
+
+
+# ---------------------------------------------------------------- leaving a source out
+
+
+@pytest.fixture(scope="module")
+def mouth_crops_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real crops of committed example photos from three sources, cut by ``icaocheck crops``'s own code."""
+    from icaocheck.collect import collect_crops, read_labels
+
+    examples = Path(__file__).resolve().parent.parent / "examples" / "photos"
+    photos = {
+        "mouth_open_yawn_1.jpg": ("roboflow_yawn", "open"),
+        "mouth_open_yawn_2.jpg": ("roboflow_yawn", "open"),
+        "portrait_cc0_webcam_1.jpg": ("webmorph", "closed"),
+        "portrait_cc0_zoom_30cm.jpg": ("webmorph", "closed"),
+        "compliant_astronaut.png": ("skimage", "closed"),
+    }
+    out = tmp_path_factory.mktemp("mouth_crops")
+    labels = out / "labels.csv"
+    with labels.open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["path", "source", "attribute", "label", "kind", "group", "box", "licence", "note"])
+        for name, (source, label) in photos.items():
+            writer.writerow([str(examples / name), source, "mouth", label, "face", f"{source}:{name}", "", "", ""])
+    for _ in collect_crops(read_labels(labels, ("mouth",)), out / "crops"):
+        pass
+    return out / "crops"
+
+
+def test_excluding_a_source_drops_exactly_its_crops(mouth_crops_dir: Path) -> None:
+    every = load_data(mouth_crops_dir, "mouth")
+    assert set(every.sources) == {"roboflow_yawn", "webmorph", "skimage"}, every.skipped
+    without = load_data(mouth_crops_dir, "mouth", exclude_sources=["webmorph"])
+    kept = every.sources != "webmorph"
+    assert set(without.sources) == {"roboflow_yawn", "skimage"}
+    assert len(without) == kept.sum() == len(every) - 2
+    np.testing.assert_array_equal(without.images, every.images[kept])
+    np.testing.assert_array_equal(without.groups, every.groups[kept])
+    # The others' split by group is unchanged: each crop keeps its side.
+    for side_without, side_every in zip(without.split(), every.split(), strict=True):
+        np.testing.assert_array_equal(side_without.groups, side_every.groups[side_every.sources != "webmorph"])
+
+
+def test_excluding_a_source_the_crops_lack_is_refused(mouth_crops_dir: Path) -> None:
+    with pytest.raises(ValueError, match="expected sources among roboflow_yawn, skimage, webmorph, got webmorf"):
+        load_data(mouth_crops_dir, "mouth", exclude_sources=["webmorf"])
+
+
+def test_train_command_refuses_an_unknown_excluded_source(mouth_crops_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from typer.testing import CliRunner
+
+    from icaocheck.cli import app
+
+    argv = ["train", "mouth", "--data", str(mouth_crops_dir), "--exclude-source", "webmorf", "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code != 0 and "expected sources among" in result.output
+    assert "Traceback" not in result.output and not list(tmp_path.iterdir())

@@ -26,6 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="auto")
     train.add_argument("--lr", type=float, default=3e-3)
     train.add_argument("--source-balance", type=float, default=0.5)
+    train.add_argument(
+        "--exclude-source", action="append", default=[], help="leave this source's crops out (repeatable)"
+    )
     train.add_argument("--run-dir", type=Path, default=None, help="also keep the checkpoint and history here")
 
     pack = commands.add_parser("pack", help="pack one attribute's crops into a compressed .npz")
@@ -58,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         device=args.device,
         learning_rate=args.lr,
         source_balance=args.source_balance,
+        exclude_sources=args.exclude_source,
         run_dir=args.run_dir,
         command_line=command_line,
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,6 +82,17 @@ class CropSet:
             self.crop_kinds[index],
             dict(self.skipped),
         )
+
+    def without_sources(self, sources: Collection[str]) -> CropSet:
+        """The crops of every source but ``sources``, each of which must be one of the crops' sources.
+
+        A misspelt source would otherwise leave the data unchanged and a "without S" model trained on S.
+        """
+        present = set(self.sources.tolist())
+        unknown = sorted(set(sources) - present)
+        if unknown:
+            raise ValueError(f"expected sources among {', '.join(sorted(present))}, got {', '.join(unknown)}")
+        return self.subset(~np.isin(self.sources, sorted(sources)))
 
     def split(self) -> tuple[CropSet, CropSet]:
         """``(train, validation)`` by :func:`split_of`; crops of test groups are in neither."""
@@ -185,8 +196,19 @@ def load_crops(data_dir: Path, attribute: str, crops: CropConfig | None = None) 
     )
 
 
-def load_data(paths: Path | Sequence[Path], attribute: str, crops: CropConfig | None = None) -> CropSet:
-    """Crops of ``attribute`` from crops folders (``manifest.csv``) or :meth:`CropSet.save_npz` files, merged."""
+def load_data(
+    paths: Path | Sequence[Path],
+    attribute: str,
+    crops: CropConfig | None = None,
+    exclude_sources: Collection[str] = (),
+) -> CropSet:
+    """Crops of ``attribute`` from crops folders (``manifest.csv``) or :meth:`CropSet.save_npz` files, merged,
+    less those of ``exclude_sources`` (:meth:`CropSet.without_sources`)."""
+    merged = _merged_data(paths, attribute, crops)
+    return merged.without_sources(exclude_sources) if exclude_sources else merged
+
+
+def _merged_data(paths: Path | Sequence[Path], attribute: str, crops: CropConfig | None) -> CropSet:
     parts = []
     for path in [paths] if isinstance(paths, Path) else paths:
         if path.is_dir():

@@ -262,6 +262,7 @@ def train_attribute(
     learning_rate: float = 3e-3,
     weight_decay: float = 1e-4,
     source_balance: float = 0.5,
+    exclude_sources: Sequence[str] = (),
     spec: NetSpec | None = None,
     augmentation: AugmentConfig | None = DEFAULT_AUGMENTATION,
     run_dir: Path | None = None,
@@ -279,6 +280,8 @@ def train_attribute(
     ``threads`` sets torch's intra-op threads, ``workers`` the data-loading processes
     (0: augment in this process), ``device`` "auto" (CUDA when present), "cpu" or "cuda".
     ``spec`` None takes :func:`default_spec`; ``augmentation`` None trains on the crops as they are.
+    ``exclude_sources`` leaves those sources' crops out of both training and epoch choice (the split of
+    the others by group is unchanged), for measuring the model on a source it never saw.
     """
     started = time.perf_counter()
     if epochs < 1:
@@ -289,7 +292,7 @@ def train_attribute(
     target = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device)
 
     data_dirs = [data_dir] if isinstance(data_dir, Path) else list(data_dir)
-    crops = load_data(data_dirs, data_attribute)
+    crops = load_data(data_dirs, data_attribute, exclude_sources=exclude_sources)
     train, validation = crops.split()
     for name, part in (("train", train), ("validation", validation)):
         if len(np.unique(part.labels)) < 2:
@@ -297,6 +300,8 @@ def train_attribute(
         log(f"{name}: {len(part)} crops\n{format_counts(part.counts())}")
     if crops.skipped:
         log(f"skipped manifest rows: {crops.skipped}")
+    if exclude_sources:
+        log(f"left out: every crop of {', '.join(sorted(exclude_sources))}")
 
     spec = spec or default_spec(data_attribute)
     if spec.input_size != crops.images.shape[1]:
@@ -352,6 +357,7 @@ def train_attribute(
                 "negative": NEGATIVE_LABEL[data_attribute],
             },
             "split_rule": SPLIT_RULE,
+            "excluded_sources": sorted(exclude_sources),
             "train": train.counts(),
             "validation": validation.counts(),
             "skipped_rows": crops.skipped,
