@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from icaocheck.checks.geometry import FEATURES
+from icaocheck.checks.mesh_geometry import MESH_FEATURES
 from icaocheck.fusion import Fusion
 from icaocheck.model_files import model_path, models_dir, onnx_session
 
@@ -34,6 +36,23 @@ class ModelCard:
     offset: float
     threshold: float
     fusion: Fusion | None = None  # the score combined with a landmark feature, when the card says so
+
+    def __post_init__(self) -> None:
+        if self.fusion is None:
+            return
+        parts = 2 if self.crop_kind == "eye" else 1  # an eye model scores each eye apart
+        if len(self.fusion.features) != parts:
+            raise ValueError(
+                f"expected {parts} fusion feature(s) for {self.crop_kind} crops, got {list(self.fusion.features)}"
+            )
+        unknown = [name for name in self.fusion.features if name not in FEATURES and name not in MESH_FEATURES]
+        if unknown:
+            raise ValueError(f"expected fusion features among {[*FEATURES, *MESH_FEATURES]}, got {unknown}")
+
+    @property
+    def needs_mesh(self) -> bool:
+        """Whether the card's fusion reads the attention face mesh."""
+        return self.fusion is not None and any(name in MESH_FEATURES for name in self.fusion.features)
 
     @classmethod
     def read(cls, path: Path) -> ModelCard:

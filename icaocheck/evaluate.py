@@ -35,7 +35,7 @@ from icaocheck.config import Config
 from icaocheck.fusion import Fusion, fit_fusion
 from icaocheck.io import ImageReadError, load_image
 from icaocheck.model_files import models_dir, sha256_of
-from icaocheck.pipeline import Pipeline
+from icaocheck.pipeline import Pipeline, scaled_face
 from icaocheck.skin_tone import DARK, ITA_GROUPS, individual_typology_angle, ita_group
 from icaocheck.split import Split, split_of
 from icaocheck.training.metrics import det_curve, eer
@@ -133,18 +133,31 @@ def _score_photo(pipeline: Pipeline, item: tuple[LabelledPath, str]) -> PhotoSco
     if result.status is ImageStatus.OK and result.landmarks is not None:
         check = result.check(_check_name(attribute))
         if check is not None and check.value is not None:
-            values["cnn"] = check.details.get("cnn", check.value)
-            values.update(
-                {f"cnn_{eye}": check.details[eye] for eye in ("right_eye", "left_eye") if eye in check.details}
-            )
+            # The classifier's own scores, also where the card fuses them (its details keep them).
+            eyes = {
+                f"cnn_{eye}": check.details.get(f"{eye}_cnn", check.details[eye])
+                for eye in ("right_eye", "left_eye")
+                if eye in check.details
+            }
+            values.update(eyes)
+            values["cnn"] = max(eyes.values()) if eyes else check.details.get("cnn", check.value)
         values.update({name: feature(result.landmarks) for name, feature in FEATURES.items()})
+        mesh = result.mesh
+        if mesh is None and result.face is not None:
+            # The cards do not read the mesh (yet): placed as the pipeline places it, on the same decoding.
+            try:
+                decoded = load_image(photo.path, pipeline.config.max_image_pixels, pipeline.decode_min_side)
+            except ImageReadError:
+                decoded = None
+            if decoded is not None:
+                mesh = pipeline.face_mesh(decoded, scaled_face(result.face, 1 / decoded.scale))
+        if mesh is not None:
+            values.update({name: feature(mesh) for name, feature in MESH_FEATURES.items()})
         try:
             record = load_image(photo.path, pipeline.config.max_image_pixels)  # whole size: the face's pixels
         except ImageReadError:
             record = None
-        if record is not None and result.face is not None:
-            mesh = pipeline.face_mesh(record, result.face)
-            values.update({name: feature(mesh) for name, feature in MESH_FEATURES.items()})
+        if record is not None:
             angle = individual_typology_angle(record.pixels, result.landmarks)
             if angle is not None:
                 values["ita"] = angle
@@ -324,7 +337,7 @@ def calibrate(decision: Decision, rows: Sequence[PhotoScore]) -> Calibration:
         labels = np.repeat(_labels(rows), decision.parts)
         cnn = np.column_stack([_column(rows, c) for c in decision.cnn]).ravel()
         feature = np.column_stack([_column(rows, f) for f in decision.feature]).ravel()
-        fusion = fit_fusion(decision.feature[0], cnn, feature, labels)
+        fusion = fit_fusion(decision.feature, cnn, feature, labels)
     scores = Calibration(decision, math.nan, fusion).scores(rows)
     return Calibration(decision, eer(scores, _labels(rows))[1], fusion)
 
@@ -463,6 +476,7 @@ class Evaluation:
     # threshold (the one --write-threshold ships): split → group → counts.
     skin_tone: dict[str, dict[str, dict[str, float | None]]] = field(default_factory=dict)
     paper_table_3: dict[str, tuple[float, float]] = field(default_factory=dict)
+    shipped: str | None = None  # the decision the model card runs (its fusion's, or the classifier's)
 
     def decision(self, name: str) -> DecisionResult:
         return next(d for d in self.decisions if d.decision == name)
@@ -546,12 +560,22 @@ def evaluate_attribute(
     card = json.loads(((models or models_dir()) / f"{attribute}.json").read_text())
     # A fused card's threshold applies to fused scores, not to the classifier's.
     card_threshold = None if card.get("fusion") else card.get("threshold")
-    return table, evaluate_table(attribute, table, card_threshold, cross_source)
+    evaluation = evaluate_table(attribute, table, card_threshold, cross_source)
+    fused = fused_decision(attribute)
+    evaluation.shipped = fused.name if card.get("fusion") and fused is not None else evaluation.decisions[0].decision
+    return table, evaluation
+
+
+# The fusion the eyes and mouth cards ship (issue 8). Not the lowest cross-source error here: that
+# cross-source only re-calibrates classifiers trained on every source, which flatters them, while the
+# mesh geometry is training-free; on sources no model saw, the classifiers missed winks and false-alarmed
+# on ID-style portraits where the mesh held (docs/models.md, "What ships, and why").
+SHIPPED_FUSION = "CNN + mesh geometry"
 
 
 def fused_decision(attribute: str) -> Decision | None:
-    """The decision a model card can ship as its fusion: one classifier part fused with one feature."""
-    return next((d for d in DECISIONS[attribute] if d.cnn and d.feature and d.parts == 1), None)
+    """The fusion a model card of ``attribute`` ships (None where the attribute has none)."""
+    return next((d for d in DECISIONS[attribute] if d.name == SHIPPED_FUSION), None)
 
 
 def ship(card_path: Path, evaluation: Evaluation, fuse: bool, labels: list[str]) -> DecisionResult:
@@ -563,6 +587,7 @@ def ship(card_path: Path, evaluation: Evaluation, fuse: bool, labels: list[str])
     fusion = None if shipped.fusion is None else Fusion(**shipped.fusion)  # type: ignore[arg-type]
     write_fusion(card_path, fusion, "validation groups' photos, pooled across sources" if fusion else "")
     ship_threshold(card_path, shipped, labels)
+    evaluation.shipped = shipped.decision
     return shipped
 
 
@@ -626,6 +651,8 @@ def markdown_summary(evaluation: Evaluation) -> str:
                 )
         if e.chosen is not None:
             lines += ["", f"Lowest cross-source (FPR + FNR) / 2: **{e.chosen}**."]
+    if e.shipped is not None:
+        lines += ["", f"The model card ships **{e.shipped}** (threshold and any fusion from validation photos)."]
     for d in e.decisions:
         lines += ["", f"## {d.decision}: per source", "", header.format("source (test)"), rule]
         for source, r in d.test_per_source.items():

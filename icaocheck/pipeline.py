@@ -24,7 +24,8 @@ from icaocheck.crops import cut_crops
 from icaocheck.detect import FaceDetector
 from icaocheck.io import ImageReadError, ImageSource, load_source, source_name
 from icaocheck.landmarks import LandmarkPredictor
-from icaocheck.mesh import FaceMesh, FaceMeshPredictor
+from icaocheck.mesh import MESH_FILE, FaceMesh, FaceMeshPredictor
+from icaocheck.model_files import models_dir
 from icaocheck.timing import ms_since
 from icaocheck.types import CheckResult, Crops, Face, ImageRecord, ImageResult, ImageStatus, Landmarks, Verdict
 
@@ -54,8 +55,9 @@ class Pipeline:
 
     ``decode_min_side`` (None: always full size) sets how far large JPEGs may be reduced while
     decoding; see :data:`DECODE_MIN_SIDE`. Results are in the file's pixels either way.
-    With ``mesh`` the attention face mesh is placed on the assessed face too (``ImageResult.mesh``,
-    for the mesh features); its model is loaded on the first photo with a face, never otherwise.
+    The attention face mesh is placed on the assessed face (``ImageResult.mesh``) when a loaded model
+    card's fusion reads it (the shipped eyes and mouth cards do), or always with ``mesh``. Without its
+    model file those checks are not assessed, as with a missing classifier.
     """
 
     def __init__(
@@ -79,7 +81,6 @@ class Pipeline:
             else None
         )
         self.landmarks = LandmarkPredictor()
-        self.places_mesh = mesh
         self._models_dir, self._threads = models, threads
         self._mesh_predictor: FaceMeshPredictor | None = None
         # A profile's choices: checks left out are never run (their models not even loaded), and
@@ -99,6 +100,12 @@ class Pipeline:
                     f"model {model.card.name} takes {model.card.input_size}-pixel {model.card.crop_kind} crops,"
                     f" but the crops are {crop_sizes.get(model.card.crop_kind)} pixels"
                 )
+        fusions_read_mesh = any(model is not None and model.card.needs_mesh for model in self.models.values())
+        mesh_present = ((models or models_dir()) / MESH_FILE).is_file()
+        self.places_mesh = mesh or (fusions_read_mesh and mesh_present)
+        if fusions_read_mesh and mesh_present:
+            # Loaded now, so a damaged mesh file stops the run before the first photo (as the classifiers do).
+            self._mesh_predictor = FaceMeshPredictor(models, threads=threads)
 
     def analyse(
         self,
@@ -130,7 +137,7 @@ class Pipeline:
             unconfirmed = [face for face, ok in zip(candidates, confirmed, strict=True) if not ok]
             timings["blazeface"] += ms_since(clock)
         if not faces:
-            return FaceAnalysis(faces, 0, None, None, unconfirmed=[_scaled_face(f, scale) for f in unconfirmed])
+            return FaceAnalysis(faces, 0, None, None, unconfirmed=[scaled_face(f, scale) for f in unconfirmed])
         assessed = 0 if near is None else _largest_holding(faces, (near[0] / scale, near[1] / scale))
         clock = time.perf_counter()
         landmarks = self.landmarks.predict(gray, faces[assessed])
@@ -140,7 +147,7 @@ class Pipeline:
         timings["crops"] = ms_since(clock)
         mesh = self.face_mesh(record, faces[assessed], timings) if self.places_mesh else None
         if scale != 1.0:
-            faces = [_scaled_face(face, scale) for face in faces]
+            faces = [scaled_face(face, scale) for face in faces]
             # Landmarks sit on pixel centres (OpenCV's and dlib's convention): the centre of
             # reduced pixel i is at (i + 0.5) * scale - 0.5 in the file's pixels.
             landmarks = Landmarks(((landmarks.points + 0.5) * scale - 0.5).astype(np.float32))
@@ -193,7 +200,7 @@ class Pipeline:
             reason = self._no_face_reason(record, analysis.unconfirmed)
             return self._no_face(name, record, reason, timings, started)
         face = analysis.faces[analysis.assessed]
-        evidence = FaceEvidence(face, len(analysis.faces), analysis.landmarks, analysis.crops)
+        evidence = FaceEvidence(face, len(analysis.faces), analysis.landmarks, analysis.crops, analysis.mesh)
         checks = geometry_checks(evidence, self.config.geometry)
         upright = next(c for c in checks if c.name == "face_upright").verdict is Verdict.PASS
         for check in self.attribute_checks:
@@ -284,6 +291,6 @@ def _largest_holding(faces: list[Face], point: tuple[float, float]) -> int:
     return 0
 
 
-def _scaled_face(face: Face, scale: float) -> Face:
+def scaled_face(face: Face, scale: float) -> Face:
     """``face`` from reduced pixels to the file's: box and keypoints are edge coordinates, which scale as they are."""
     return replace(face, box=face.box.scaled(scale), keypoints=face.keypoints * np.float32(scale))

@@ -18,7 +18,7 @@ def test_a_fused_mouth_model_fails_with_a_whole_reason(tmp_path: Path) -> None:
     card = json.loads((models / "mouth.json").read_text())
     # CNN score kept as it is (weight 1 on its logit, nothing from the feature): the verdict is the
     # plain model's, only the card says it is fused.
-    card["fusion"] = {"feature": "lip_gap", "cnn_weight": 1.0, "feature_weight": 0.0, "bias": 0.0}
+    card["fusion"] = {"features": ["lip_gap"], "cnn_weight": 1.0, "feature_weight": 0.0, "bias": 0.0}
     (models / "mouth.json").write_text(json.dumps(card))
     result = Pipeline(models=models).audit(EXAMPLES / "portrait_600x800.jpg")  # a broad open smile
     mouth = result.check("mouth_open")

@@ -88,10 +88,12 @@ def test_predictor_refuses_a_gray_image(predictor, detector):
 
 
 def test_pipeline_places_the_mesh_only_when_asked():
+    from icaocheck.config import Config
     from icaocheck.pipeline import Pipeline
 
     photo = EXAMPLES / "portrait_cc0_webcam_1.jpg"
-    plain = Pipeline()
+    # Without the eyes and mouth checks no loaded card fuses with the mesh (tests/test_fused_checks.py).
+    plain = Pipeline(Config(disabled_checks=frozenset({"eyes_closed", "mouth_open"})))
     assert plain.audit(photo).mesh is None
     assert plain._mesh_predictor is None  # never loaded
     result = Pipeline(mesh=True).audit(photo)

@@ -7,8 +7,12 @@ classifier. Every check is listed in :data:`CHECK_NAMES` in report order.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from icaocheck.types import Crops, Face, Landmarks
+
+if TYPE_CHECKING:  # for the annotation only
+    from icaocheck.mesh import FaceMesh
 
 CHECK_NAMES = (
     "face_found",
@@ -31,3 +35,4 @@ class FaceEvidence:
     face_count: int
     landmarks: Landmarks
     crops: Crops
+    mesh: FaceMesh | None = None  # the attention face mesh, when a check's fusion reads it

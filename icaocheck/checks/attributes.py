@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from icaocheck.checks import FaceEvidence
 from icaocheck.checks.geometry import FEATURES
+from icaocheck.checks.mesh_geometry import MESH_FEATURES
 from icaocheck.classify import AttributeModel
+from icaocheck.mesh import MESH_FILE
 from icaocheck.types import CheckResult, Verdict
 
 
@@ -35,28 +37,45 @@ def assess(
 ) -> CheckResult:
     """Score the evidence with ``model`` and compare with ``threshold`` (default: its card's).
 
-    Eyes are scored one at a time and the higher score counts (one closed eye fails the photo);
-    the per-eye scores go into ``details`` so a report can say which eye failed. A card with a
-    fusion combines the score with its landmark feature; the parts go into ``details`` too.
+    Eyes are scored one at a time and the higher score counts (one closed eye fails the photo, a
+    wink included); each eye's score goes into ``details`` so a report can say which eye failed.
+    A card with a fusion combines each part's classifier score with that part's landmark feature
+    (each eye with its own opening); the fused scores are the ones judged, and the classifier's
+    scores (``cnn``, or ``right_eye_cnn`` / ``left_eye_cnn``) and the features go into ``details``.
+    A fusion that reads the face mesh cannot be judged without it: the check is not assessed then.
     """
     if model is None:
         return not_assessed(check, f"model missing ({check.model}.onnx)")
     crops = evidence.crops
     threshold = model.card.threshold if threshold is None else threshold
-    details: dict[str, float] = {}
-    if model.card.crop_kind == "eye":
-        right, left = model.scores([crops.right_eye, crops.left_eye])
-        details = {"right_eye": float(right), "left_eye": float(left)}
-        score = max(details.values())
-    else:
-        crop = crops.mouth if model.card.crop_kind == "mouth" else crops.face
-        score = float(model.scores([crop])[0])
+    eyes = model.card.crop_kind == "eye"
+    if eyes:
+        parts = {"right_eye": crops.right_eye, "left_eye": crops.left_eye}
+    else:  # one part, whose classifier score a fused card's details call "cnn"
+        parts = {"cnn": crops.mouth if model.card.crop_kind == "mouth" else crops.face}
+    cnn = {part: float(score) for part, score in zip(parts, model.scores(list(parts.values())), strict=True)}
     fusion = model.card.fusion
-    if fusion is not None:
-        value = FEATURES[fusion.feature](evidence.landmarks)
-        details.update(cnn=score, **{fusion.feature: value})
-        score = float(fusion.apply(score, value))
-    return judge(check, score, threshold, details)
+    if fusion is None:
+        return judge(check, max(cnn.values()), threshold, cnn if eyes else {})
+    if model.card.needs_mesh and evidence.mesh is None:
+        return not_assessed(check, f"the face mesh ({MESH_FILE}) is missing, and this check's model fuses with it")
+    features = {name: _feature(name, evidence) for name in fusion.features}
+    details = dict(features)
+    fused = {}
+    for (part, score), value in zip(cnn.items(), features.values(), strict=True):
+        fused[part] = float(fusion.apply(score, value))
+        details[f"{part}_cnn" if eyes else part] = score
+    if eyes:
+        details.update(fused)
+    return judge(check, max(fused.values()), threshold, details)
+
+
+def _feature(name: str, evidence: FaceEvidence) -> float:
+    """A landmark feature of the face: from the attention mesh (``mesh_*``) or dlib's 68 points."""
+    if name in MESH_FEATURES:
+        assert evidence.mesh is not None, "checked by the caller"
+        return MESH_FEATURES[name](evidence.mesh)
+    return FEATURES[name](evidence.landmarks)
 
 
 def judge(check: AttributeCheck, score: float, threshold: float, details: dict[str, float]) -> CheckResult:
@@ -64,8 +83,8 @@ def judge(check: AttributeCheck, score: float, threshold: float, details: dict[s
     if score < threshold:
         return CheckResult(check.name, Verdict.PASS, score, threshold, "score", "", details)
     reason = f"{check.failure}: score {score:.2f} ≥ threshold {threshold:.2f}"
-    # Only the eyes are named; a fused model's details (its CNN score, the landmark feature) are not
-    # eyes, and a fused eye score may fail with neither eye's own score at the threshold.
+    # Only the eyes are named (by their fused scores when the card fuses); the other details (the CNN
+    # scores, the landmark features) are not on the score's scale.
     failed = [eye.replace("_", " ") for eye in ("right_eye", "left_eye") if details.get(eye, 0.0) >= threshold]
     if failed:
         reason += f" ({' and '.join(failed)})"
