@@ -965,6 +965,10 @@ def evaluate(
     source: Annotated[
         list[str] | None, typer.Option(help="--retrain: only these sources (repeatable; default every source).")
     ] = None,
+    merge: Annotated[
+        list[Path] | None,
+        typer.Option(exists=True, dir_okay=False, help="--retrain: pool these results of runs over other sources."),
+    ] = None,
 ) -> None:
     """Measure a check on held-out photos through the whole pipeline: thresholds chosen on validation, test reported."""
     from icaocheck.evaluate import (
@@ -986,7 +990,9 @@ def evaluate(
         console.print(f"[red]error:[/] --fusion fit: the run time cannot apply a fusion to the {attribute} model")
         raise typer.Exit(EXIT_USAGE)
     if retrain:
-        _evaluate_retrained(labels, attribute, out_dir, work_dir, workers, cross_source, crops, epochs, threads, source)
+        _evaluate_retrained(
+            labels, attribute, out_dir, work_dir, workers, cross_source, crops, epochs, threads, source, merge
+        )
         return
     if plots and importlib.util.find_spec("matplotlib") is None:
         console.print("[red]error:[/] plots need matplotlib: pip install 'icaocheck[train]', or pass --no-plots")
@@ -1022,27 +1028,32 @@ def _evaluate_retrained(
     epochs: int,
     threads: int,
     sources: list[str] | None,
+    merge: list[Path] | None,
 ) -> None:
-    """``evaluate --cross-source --retrain``: :func:`icaocheck.training.cross_source.retrained_cross_source`."""
-    if not cross_source or not crops:
-        _usage_error("--retrain measures cross-source figures from training crops: give --cross-source and --crops")
+    """``evaluate --cross-source --retrain``: :func:`icaocheck.training.cross_source.retrained_cross_source`,
+    or with ``merge`` the pooled figures of runs over different sources."""
+    if not cross_source or not (crops or merge):
+        _usage_error("--retrain measures cross-source figures: give --cross-source and --crops (or --merge results)")
     try:
         from icaocheck.training import cross_source as retrained
     except ImportError as error:
         _usage_error(f"--retrain trains models and needs PyTorch: pip install 'icaocheck[train]' ({error})")
     try:
-        result = retrained.retrained_cross_source(
-            labels,
-            attribute,
-            crops,
-            work_dir,
-            epochs,
-            sources=sources,
-            threads=threads,
-            workers=workers,
-            log=console.print,
-        )
-    except ValueError as error:  # an unknown source, crops that cannot train the model
+        if merge:
+            result = retrained.merged([retrained.read_result(path) for path in merge], attribute)
+        else:
+            result = retrained.retrained_cross_source(
+                labels,
+                attribute,
+                crops or [],
+                work_dir,
+                epochs,
+                sources=sources,
+                threads=threads,
+                workers=workers,
+                log=console.print,
+            )
+    except (OSError, ValueError, KeyError, TypeError) as error:  # unknown source, unusable crops, unreadable result
         console.print(f"[red]error:[/] {_shown(str(error))}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from error
     for path in retrained.write_outputs(result, out_dir):

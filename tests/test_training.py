@@ -501,3 +501,42 @@ def test_train_command_refuses_an_unknown_excluded_source(mouth_crops_dir: Path,
     result = CliRunner().invoke(app, argv)
     assert result.exit_code != 0 and "expected sources among" in result.output
     assert "Traceback" not in result.output and not list(tmp_path.iterdir())
+
+
+def _figures(threshold: float, positives: int, negatives: int, misses: int, false_alarms: int):
+    from icaocheck.evaluate import Rates
+    from icaocheck.training.cross_source import SourceFigures
+
+    held_out = Rates(
+        positives + negatives,
+        positives,
+        negatives,
+        threshold,
+        false_alarms / negatives if negatives else None,
+        misses / positives if positives else None,
+        None,
+    )
+    return SourceFigures(threshold, None, held_out, held_out)
+
+
+def test_retrained_results_pool_by_counts_and_merge_from_their_json(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from icaocheck.training import cross_source as retrained
+
+    def result(source: str, figures) -> retrained.RetrainedCrossSource:
+        run = retrained.TrainingRun(source, "models", 100, 10, 3, 3, 60.0, False, 20.0)
+        decision = retrained._with_pooled(retrained.RetrainedDecision("CNN", {source: figures}))
+        return retrained.RetrainedCrossSource("mouth", ["labels.csv"], ["crops"], 3, 0, [run], [decision], 80.0)
+
+    # 1 miss in 4 open mouths; 2 false alarms in 10 closed ones and none in 30: pooled 2 / 40, not the mean 10 %.
+    first, second = result("a", _figures(0.5, 4, 10, 1, 2)), result("b", _figures(0.6, 0, 30, 0, 0))
+    written = [retrained.write_outputs(r, tmp_path / r.runs[0].source)[0] for r in (first, second)]
+    both = retrained.merged([retrained.read_result(path) for path in written], "mouth")
+    pooled = both.decision("CNN").held_out
+    assert pooled is not None and (pooled.photos, pooled.positives, pooled.negatives) == (44, 4, 40)
+    assert pooled.fpr == pytest.approx(2 / 40) and pooled.fnr == pytest.approx(1 / 4) and pooled.eer is None
+    assert [run.source for run in both.runs] == ["a", "b"] and both.duration_s == 160.0
+    with pytest.raises(ValueError, match="each source in one result only"):
+        retrained.merged([first, first], "mouth")
+    with pytest.raises(ValueError, match="expected results of eyes"):
+        retrained.merged([first], "eyes")

@@ -28,12 +28,9 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-import numpy as np
-
 from icaocheck.evaluate import (
     DECISIONS,
     HELD_OUT,
-    Calibration,
     Decision,
     PhotoScore,
     Rates,
@@ -44,15 +41,10 @@ from icaocheck.evaluate import (
     rates,
     read_evaluation_set,
 )
-from icaocheck.fusion import Fusion
 from icaocheck.model_files import models_dir
 from icaocheck.split import Split
 from icaocheck.training.data import resolve_attribute
 from icaocheck.training.train import _file_sha256, train_attribute
-
-# The two photo sets each source is measured on.
-HELD_OUT_PHOTOS = "held_out"  # S's validation and test photos
-EVERY_PHOTO = "every_photo"  # every labelled photo of S, train groups included
 
 
 @dataclass(frozen=True)
@@ -177,25 +169,30 @@ def source_figures(decision: Decision, table: Sequence[PhotoScore], source: str)
     return SourceFigures(calibration.threshold, fusion, measured(held_out), measured(mine))
 
 
-def _pooled(figures: dict[str, SourceFigures], tables: dict[str, Sequence[PhotoScore]], decision: Decision) -> dict:
-    """Both photo sets pooled over sources: every photo flagged or not at its own source's threshold."""
-    pooled = {}
-    for photo_set in (HELD_OUT_PHOTOS, EVERY_PHOTO):
-        flagged, labels = [], []
-        for source, figure in figures.items():
-            rows = [
-                r
-                for r in tables[source]
-                if r.photo.source == source
-                and r.has(decision.columns)
-                and (photo_set == EVERY_PHOTO or r.photo.split in HELD_OUT)
-            ]
-            fusion = None if figure.fusion is None else Fusion(**figure.fusion)  # type: ignore[arg-type]
-            scores = Calibration(decision, figure.threshold, fusion).scores(rows)
-            flagged.append((scores >= figure.threshold).astype(np.float64))
-            labels.append(_labels(rows))
-        pooled[photo_set] = rates(np.concatenate(flagged), np.concatenate(labels), None) if flagged else None
-    return pooled
+def pooled(per_source: Sequence[Rates]) -> Rates | None:
+    """Rates of several sources added up, each source's photos flagged at its own threshold (so no EER)."""
+    if not per_source:
+        return None
+    negatives = sum(r.negatives for r in per_source)
+    positives = sum(r.positives for r in per_source)
+    false_alarms = sum(r.fpr * r.negatives for r in per_source if r.fpr is not None)
+    misses = sum(r.fnr * r.positives for r in per_source if r.fnr is not None)
+    return Rates(
+        photos=sum(r.photos for r in per_source),
+        positives=positives,
+        negatives=negatives,
+        threshold=None,
+        fpr=false_alarms / negatives if negatives else None,
+        fnr=misses / positives if positives else None,
+        eer=None,
+    )
+
+
+def _with_pooled(decision: RetrainedDecision) -> RetrainedDecision:
+    figures = decision.per_source.values()
+    decision.held_out = pooled([f.held_out for f in figures])
+    decision.every_photo = pooled([f.every_photo for f in figures])
+    return decision
 
 
 def retrained_cross_source(
@@ -239,9 +236,7 @@ def retrained_cross_source(
             figures = source_figures(decision, tables[source], source)
             if figures is not None:
                 result.per_source[source] = figures
-        pooled = _pooled(result.per_source, tables, decision)
-        result.held_out, result.every_photo = pooled[HELD_OUT_PHOTOS], pooled[EVERY_PHOTO]
-        results.append(result)
+        results.append(_with_pooled(result))
     return RetrainedCrossSource(
         attribute,
         [str(p) for p in labels],
@@ -251,6 +246,52 @@ def retrained_cross_source(
         runs,
         results,
         round(time.perf_counter() - started, 1),
+    )
+
+
+def _rates_from(data: dict | None) -> Rates | None:
+    return None if data is None else Rates(**data)
+
+
+def read_result(path: Path) -> RetrainedCrossSource:
+    """A result written by :func:`write_outputs`."""
+    data = json.loads(path.read_text())
+    decisions = []
+    for d in data.pop("decisions"):
+        per_source = {
+            source: SourceFigures(f["threshold"], f["fusion"], Rates(**f["held_out"]), Rates(**f["every_photo"]))
+            for source, f in d["per_source"].items()
+        }
+        decisions.append(
+            RetrainedDecision(d["decision"], per_source, _rates_from(d["held_out"]), _rates_from(d["every_photo"]))
+        )
+    runs = [TrainingRun(**run) for run in data.pop("runs")]
+    return RetrainedCrossSource(**data, runs=runs, decisions=decisions)
+
+
+def merged(results: Sequence[RetrainedCrossSource], attribute: str) -> RetrainedCrossSource:
+    """Results of runs over different sources (``attribute``, same training settings) as one, pooled anew."""
+    first = results[0]
+    settings = {(r.attribute, r.epochs, r.seed) for r in results}
+    if len(settings) > 1 or first.attribute != attribute:
+        raise ValueError(f"expected results of {attribute} with one number of epochs and seed, got {sorted(settings)}")
+    sources = [run.source for r in results for run in r.runs]
+    if len(set(sources)) < len(sources):
+        raise ValueError(f"expected each source in one result only, got {sorted(sources)}")
+    decisions = []
+    for d in first.decisions:
+        per_source = {s: f for r in results for s, f in r.decision(d.decision).per_source.items()}
+        decisions.append(_with_pooled(RetrainedDecision(d.decision, dict(sorted(per_source.items())))))
+    return RetrainedCrossSource(
+        first.attribute,
+        first.labels,
+        first.crops,
+        first.epochs,
+        first.seed,
+        [run for r in results for run in r.runs],
+        decisions,
+        round(sum(r.duration_s for r in results), 1),
+        max(r.date for r in results),
     )
 
 
@@ -300,7 +341,7 @@ def markdown_summary(result: RetrainedCrossSource) -> str:
             f"| {run.source} | {run.train_crops} | {run.validation_crops} | {run.best_epoch} | {run.epochs} | "
             f"{run.duration_s:.0f} | {run.scoring_s:.0f} |"
         )
-    lines += ["", f"Whole run (training and scoring, this invocation): {result.duration_s:.0f} s."]
+    lines += ["", f"Whole run (training and scoring, every source): {result.duration_s:.0f} s."]
     return "\n".join(lines) + "\n"
 
 
