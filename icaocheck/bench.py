@@ -30,7 +30,8 @@ from icaocheck.io import ImageReadError, load_image
 from icaocheck.pipeline import DECODE_MIN_SIDE, Pipeline
 from icaocheck.timing import ms_since
 
-# Stages in pipeline order; classifiers ("classify_<model>") follow, then "total", the whole audit
+# Stages in pipeline order; classifiers ("classify_<model>"), each registered check ("check_<name>") and
+# "checks" (all "check_" stages of a photo together) follow, then "total", the whole audit
 # of one photo, decode included.
 STAGE_ORDER = ("decode", "pnet", "rnet", "onet", "detect", "blazeface", "landmarks", "crops", "mesh")
 _JPEG_SIGNATURE = b"\xff\xd8\xff"

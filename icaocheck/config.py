@@ -78,3 +78,7 @@ class Config:
     # Attribute checks judged against these (check name, threshold) instead of their model card's.
     # A tuple of pairs, not a dict, so that a Config stays hashable (workers key pipelines on it).
     attribute_thresholds: tuple[tuple[str, float], ...] = ()
+    # Registered checks (icaocheck.checks.registry) judged against these (check name, threshold)
+    # instead of the check's default; and the checks off by default (print geometry) a profile turns on.
+    check_thresholds: tuple[tuple[str, float], ...] = ()
+    enabled_checks: frozenset[str] = frozenset()

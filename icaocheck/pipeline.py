@@ -15,13 +15,15 @@ import cv2
 import numpy as np
 
 from icaocheck.blazeface import BlazeFaceDetector
-from icaocheck.checks import FaceEvidence
-from icaocheck.checks.attributes import ATTRIBUTE_CHECKS, assess, not_assessed
-from icaocheck.checks.geometry import eye_drift, face_found, geometry_checks
+from icaocheck.checks.attributes import ATTRIBUTE_CHECKS
+from icaocheck.checks.base import AttributeClassifierCheck
+from icaocheck.checks.geometry import eye_drift, face_found
+from icaocheck.checks.registry import Check, registered, run_check
 from icaocheck.classify import AttributeModel, ModelCardError, load_attribute_model
 from icaocheck.config import Config
 from icaocheck.crops import cut_crops
 from icaocheck.detect import FaceDetector
+from icaocheck.evidence import PhotoEvidence
 from icaocheck.io import ImageReadError, ImageSource, load_source, source_name
 from icaocheck.landmarks import LandmarkPredictor
 from icaocheck.mesh import MESH_FILE, FaceMesh, FaceMeshPredictor
@@ -39,6 +41,7 @@ class FaceAnalysis:
     landmarks: Landmarks | None
     crops: Crops | None
     mesh: FaceMesh | None = None  # in the file's pixels; only when the pipeline places the mesh
+    gray: np.ndarray | None = None  # the decoded photo in gray, as the landmarks read it
     # The fallback detector's candidates the landmarks did not confirm (only when no face was found).
     unconfirmed: list[Face] = field(default_factory=list)
 
@@ -86,8 +89,14 @@ class Pipeline:
         # A profile's choices: checks left out are never run (their models not even loaded), and
         # attribute checks are judged against the profile's threshold where it sets one.
         self.disabled_checks = self.config.disabled_checks
-        self.thresholds = dict(self.config.attribute_thresholds)
         self.attribute_checks = [check for check in ATTRIBUTE_CHECKS if check.name not in self.disabled_checks]
+        # Every registered check the profile leaves on, in report order (print geometry only when turned on).
+        self.checks: list[Check] = [
+            cls()
+            for cls in registered()
+            if cls.name not in self.disabled_checks
+            and (cls.enabled_by_default or cls.name in self.config.enabled_checks)
+        ]
         self.models: dict[str, AttributeModel | None] = {
             check.model: load_attribute_model(check.model, models, threads=threads) for check in self.attribute_checks
         }
@@ -151,7 +160,7 @@ class Pipeline:
             # Landmarks sit on pixel centres (OpenCV's and dlib's convention): the centre of
             # reduced pixel i is at (i + 0.5) * scale - 0.5 in the file's pixels.
             landmarks = Landmarks(((landmarks.points + 0.5) * scale - 0.5).astype(np.float32))
-        return FaceAnalysis(faces, assessed, landmarks, crops, mesh)
+        return FaceAnalysis(faces, assessed, landmarks, crops, mesh, gray=gray)
 
     def _confirmed(self, gray: np.ndarray, face: Face) -> bool:
         """Whether dlib's eyes land on the fallback detector's (as ``face_upright`` asks of every face).
@@ -200,16 +209,17 @@ class Pipeline:
             reason = self._no_face_reason(record, analysis.unconfirmed)
             return self._no_face(name, record, reason, timings, started)
         face = analysis.faces[analysis.assessed]
-        evidence = FaceEvidence(face, len(analysis.faces), analysis.landmarks, analysis.crops, analysis.mesh)
-        checks = geometry_checks(evidence, self.config.geometry)
-        upright = next(c for c in checks if c.name == "face_upright").verdict is Verdict.PASS
-        for check in self.attribute_checks:
-            if not upright:
-                checks.append(not_assessed(check, "landmarks unreliable on a rotated face"))
-                continue
-            clock = time.perf_counter()
-            checks.append(assess(check, self.models[check.model], evidence, self.thresholds.get(check.name)))
-            timings[f"classify_{check.model}"] = ms_since(clock)
+        evidence = PhotoEvidence(
+            record,
+            analysis.faces,
+            analysis.assessed,
+            analysis.landmarks,
+            analysis.crops,
+            gray=analysis.gray,
+            mesh=analysis.mesh,
+            models=self.models,
+        )
+        checks = self._judged(evidence, timings)
         timings["total"] = ms_since(started)
         return ImageResult(
             name,
@@ -225,6 +235,25 @@ class Pipeline:
             timings_ms=timings,
             notes=record.notes,
         )
+
+    def _judged(self, evidence: PhotoEvidence, timings: dict[str, float]) -> list[CheckResult]:
+        """Every enabled check on ``evidence``, each timed; after a failed gate (the upright face) the
+        checks that trust the landmarks are not assessed, and a check that raises is not assessed alone."""
+        results: list[CheckResult] = []
+        gate_failed = False
+        for check in self.checks:
+            if gate_failed and check.gated:
+                reason = "not assessed: landmarks unreliable on a rotated face"
+                results.append(CheckResult(check.name, Verdict.NOT_ASSESSED, reason=reason))
+                continue
+            clock = time.perf_counter()
+            result = run_check(check, evidence, check.threshold_in(self.config))
+            timings[_timing_key(check)] = ms_since(clock)
+            gate_failed = gate_failed or (check.gates and result.verdict is not Verdict.PASS)
+            results.append(result)
+        # All measures but the classifiers together: what the per-photo cost of the registry's checks is held to.
+        timings["checks"] = sum(ms for stage, ms in timings.items() if stage.startswith("check_"))
+        return results
 
     def _no_face(
         self, name: str, record: ImageRecord, reason: str, timings: dict[str, float], started: float
@@ -280,6 +309,11 @@ _TURNS = (
     (cv2.ROTATE_90_COUNTERCLOCKWISE, "90° counter-clockwise"),
     (cv2.ROTATE_180, "upside down"),
 )
+
+
+def _timing_key(check: Check) -> str:
+    """A check's stage in the timings: ``classify_<model>`` for a classifier's, else ``check_<name>``."""
+    return f"classify_{check.attribute.model}" if isinstance(check, AttributeClassifierCheck) else f"check_{check.name}"
 
 
 def _largest_holding(faces: list[Face], point: tuple[float, float]) -> int:

@@ -32,6 +32,11 @@ def _evidence(pipeline, path: Path) -> PhotoEvidence:
     return PhotoEvidence(record, analysis.faces, analysis.assessed, analysis.landmarks, analysis.crops)
 
 
+def _measures() -> list[type[Check]]:
+    """The registered checks with a threshold of their own (the image-quality measures)."""
+    return [cls for cls in registered() if cls.limit is not None]
+
+
 def _verdict(evidence: PhotoEvidence, name: str) -> Verdict:
     check = next(cls for cls in registered() if cls.name == name)()
     return run_check(check, evidence, check.limit.default).verdict
@@ -91,7 +96,7 @@ def test_yaw_changes_sign_on_the_mirrored_face(pipeline, tmp_path) -> None:
 
 def test_every_measure_has_a_value_and_a_scalar_on_a_portrait(pipeline) -> None:
     evidence = _evidence(pipeline, EXAMPLES / "portrait_cc0_zoom_30cm.jpg")
-    for cls in registered():
+    for cls in _measures():
         check = cls()
         result = run_check(check, evidence, check.limit.default)
         assert result.verdict is not Verdict.NOT_ASSESSED, (cls.name, result.reason)
@@ -102,7 +107,7 @@ def test_all_measures_together_are_fast(pipeline) -> None:
     # The bar is 2 ms per 600×800 photo on one thread (icaocheck bench measures it); a loose bound
     # here keeps a loaded CI machine from failing on noise while catching an accidental full-size pass.
     evidence = _evidence(pipeline, EXAMPLES / "portrait_cc0_webcam_1.jpg")  # 600×800
-    checks = [cls() for cls in registered()]
+    checks = [cls() for cls in _measures()]
     for check in checks:  # first use: caches filled, imports done
         run_check(check, evidence, check.limit.default)
     runs = []
@@ -154,3 +159,73 @@ def test_registry_refuses_unknown_needs_and_a_name_twice() -> None:
         register(type("Copy", (existing,), {}))
     with pytest.raises(ValueError, match="expected passes"):
         Limit(1.0, "between", "x")  # type: ignore[arg-type]
+
+
+def _ofiq_row(result) -> dict[str, str]:
+    """OFIQ column -> value of ``result``'s row in the OFIQ report."""
+    import io
+
+    from icaocheck.reports.tabular import OfiqWriter
+
+    writer = OfiqWriter(io.BytesIO())
+    header, row = OfiqWriter.header().rstrip("\n"), writer.unit(result).rstrip("\n")
+    return dict(zip(header.split(";"), row.split(";"), strict=True))
+
+
+def test_a_new_check_is_one_class_and_appears_everywhere() -> None:
+    """Registering one class is all a new check takes: profiles, pipeline, CSV, JSON and OFIQ columns follow."""
+    from icaocheck.checks import CHECK_NAMES
+    from icaocheck.pipeline import Pipeline
+    from icaocheck.profiles import resolve
+    from icaocheck.reports import csv_columns
+
+    @register
+    class ForeheadShine(Check):
+        name = "forehead_shine_for_test"
+        unit = "share"
+        needs = frozenset({"pixels", "landmarks"})
+        what = "the face's brightest share"
+        limit = Limit(0.5, "at_most", "a test's made-up limit")
+        ofiq = "NoHeadCoverings"  # the one OFIQ column no shipped check fills
+        details = ("brightest",)
+        order = 9998
+
+        def measure(self, evidence):
+            brightest = float(evidence.face_histogram[200:].sum())
+            return brightest, {"brightest": brightest}
+
+        def scalar(self, raw):
+            return 100.0 * (1.0 - raw)
+
+    try:
+        name = "forehead_shine_for_test"
+        assert name in CHECK_NAMES
+        assert [f"{name}_verdict", f"{name}_value", f"{name}_threshold", f"{name}_reason"] == [
+            column for column in csv_columns() if column.startswith(name)
+        ][:4]
+        assert f"{name}_brightest" in csv_columns()
+        settings = resolve(overrides=[f"checks.{name}.threshold=0.001"])
+        assert settings.get(f"checks.{name}.threshold").value == 0.001
+        assert settings.get(f"checks.{name}.enabled").source == "default"
+        result = Pipeline(settings.config).audit(EXAMPLES / "portrait_cc0_zoom_30cm.jpg")
+        check = result.check(name)
+        assert check is not None and check.threshold == 0.001 and check.verdict is Verdict.FAIL
+        assert "above the maximum of 0.001 share" in check.reason
+        assert result.timings_ms[f"check_{name}"] >= 0
+        values = _ofiq_row(result)
+        assert float(values["NoHeadCoverings"]) == pytest.approx(check.value, abs=1e-6)
+        assert values["NoHeadCoverings.scalar"] != "-1"
+        disabled = resolve(overrides=[f"checks.{name}.enabled=false"]).config
+        assert Pipeline(disabled).audit(EXAMPLES / "portrait_cc0_zoom_30cm.jpg").check(name) is None
+    finally:
+        unregister("forehead_shine_for_test")
+
+
+def test_ofiq_report_fills_most_measures_on_a_portrait(pipeline) -> None:
+    from icaocheck.checks.registry import OFIQ_ORDER
+
+    values = _ofiq_row(pipeline.audit(EXAMPLES / "portrait_cc0_zoom_30cm.jpg"))
+    missing = [measure for measure in OFIQ_ORDER if values[f"{measure}.scalar"] == "-1"]
+    # Off by default: head size (print geometry); not built: head coverings.
+    assert missing == ["HeadSize", "NoHeadCoverings"]
+    assert 0 <= float(values["UnifiedQualityScore.scalar"]) <= 100

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from icaocheck.checks import CHECK_NAMES
+from icaocheck.checks.registry import OFIQ_ORDER
 from icaocheck.names import from_percent_encoded
 from icaocheck.reports import REPORT_FORMATS, csv_columns, flat_row, format_for, htmlpage, open_writer, writer_class
-from icaocheck.reports.tabular import OFIQ_MEASURES
 from icaocheck.resume import read_existing
 from icaocheck.scan import ReportFile
 from icaocheck.summary import Outcome, ScanSummary
@@ -133,13 +133,35 @@ _CHECK_COLUMNS = [
         "eyes_closed",
         "mouth_open",
         "face_covered",
+        # The ISO/IEC 29794-5 measures (issue 10), after the checks above, which keep their columns.
+        "head_yaw",
+        "head_pitch",
+        "sharpness",
+        "under_exposure",
+        "over_exposure",
+        "luminance_mean",
+        "luminance_variance",
+        "dynamic_range",
+        "illumination_uniformity",
+        "background_uniformity",
+        "compression",
+        "natural_colour",
+        "eyes_visible",
+        "expression_neutral",
+        "crop_left",
+        "crop_right",
+        "margin_above",
+        "margin_below",
+        "head_size",
     )
     for field in (
         "verdict",
         "value",
         "threshold",
         "reason",
-        *(("right_eye", "left_eye") if check == "eyes_closed" else ()),
+        *(("right_eye", "left_eye") if check in ("eyes_closed", "eyes_visible") else ()),
+        *(("a", "b") if check == "natural_colour" else ()),
+        *(("mouth_width", "corner_lift", "brow_raise") if check == "expression_neutral" else ()),
     )
 ]
 DOCUMENTED_CSV_COLUMNS = [
@@ -237,7 +259,8 @@ def test_ofiq_layout(tmp_path: Path) -> None:
     write_report(path, "ofiq", sample_results())
     text = _text(path)
     header = text.splitlines()[0].split(";")
-    names = [measure for measure, _ in OFIQ_MEASURES]
+    names = list(OFIQ_ORDER)
+    assert len(names) == 28 and names[0] == "UnifiedQualityScore" and names[-1] == "NoHeadCoverings"
     assert header[: 1 + 2 * len(names)] == ["Filename", *names, *(f"{n}.scalar" for n in names)]
     rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=";"))
     compliant, closed, no_face = rows[0], rows[1], rows[2]

@@ -6,25 +6,19 @@ classifier. Every check is listed in :data:`CHECK_NAMES` in report order.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from icaocheck.checks.registry import CheckNames
 from icaocheck.types import Crops, Face, Landmarks
 
 if TYPE_CHECKING:  # for the annotation only
     from icaocheck.mesh import FaceMesh
 
-CHECK_NAMES = (
-    "face_found",
-    "face_upright",
-    "single_face",
-    "face_size",
-    "inter_eye_distance",
-    "head_roll",
-    "eyes_closed",
-    "mouth_open",
-    "face_covered",
-)
+# Every check's name in report order, from the registry (icaocheck.checks.registry): each check is
+# one module of this package, and adding the module adds the check everywhere.
+CHECK_NAMES: Sequence[str] = CheckNames()
 
 
 @dataclass(frozen=True)

@@ -78,17 +78,6 @@ def head_roll(evidence: FaceEvidence, config: GeometryConfig) -> CheckResult:
     return CheckResult("head_roll", Verdict.PASS if ok else Verdict.FAIL, roll, config.max_roll_deg, "deg", reason)
 
 
-def geometry_checks(evidence: FaceEvidence, config: GeometryConfig) -> list[CheckResult]:
-    return [
-        face_found(evidence.face_count, evidence.face.detector),
-        face_upright(evidence, config),
-        single_face(evidence),
-        face_size(evidence, config),
-        inter_eye_distance(evidence, config),
-        head_roll(evidence, config),
-    ]
-
-
 # Openings measured from the 68 points, in units of the eye-to-chin distance: a face-size measure
 # that, unlike the inter-eye distance, is not shortened by a turned head.
 

@@ -15,7 +15,7 @@ class HeadYaw(Check):
     needs = frozenset({"landmarks", "pose"})
     what = "the head's turn (yaw, absolute)"
     # ISO/IEC 39794-5 (and ICAO 9303 Part 9's photo guidelines) allow ±5° of yaw; the landmark fit's
-    # own spread on frontal portraits is up to ~10° (bundled portraits 2.5-9°): past 20° the head is turned.
+    # own spread on frontal portraits is up to ~10° (bundled portraits 3.5-11°): past 20° the head is turned.
     limit = Limit(20.0, "at_most", "ICAO 9303 / ISO/IEC 39794-5 frontal pose (±5°) plus the landmark fit's spread")
     ofiq = "HeadPoseYaw"
     order = 100

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from icaocheck.checks.registry import Check, Limit, clamp_scalar, register, sigmoid
-from icaocheck.evidence import NORMALISED_IED, PhotoEvidence
+from icaocheck.evidence import PhotoEvidence
 
 # Skin's mean a* and b* (CIELAB) under daylight-balanced light, across skin tones (ISO/IEC 29794-5's
 # natural-colour component checks the same two channels on the face's cheeks).
@@ -30,15 +30,16 @@ class NaturalColour(Check):
     details = ("a", "b")
 
     def measure(self, evidence: PhotoEvidence) -> tuple[float, dict[str, float]]:
-        p = evidence.normalised_points
-        bgr = evidence.normalised_bgr
+        p = evidence.points
+        bgr = evidence.bgr
         patches = []
-        # Each cheek: under the eye's corners, from 0.35 to 0.75 eye distances below the eye centre.
+        # Each cheek: under the eye's corners, from 0.35 to 0.75 eye distances below the eye centre;
+        # every other pixel of the decoded photo is enough for a mean colour.
         for eye in (p[36:42], p[42:48]):
             x0, x1 = int(eye[:, 0].min()), int(eye[:, 0].max())
             y = eye[:, 1].mean()
-            y0, y1 = int(y + 0.35 * NORMALISED_IED), int(y + 0.75 * NORMALISED_IED)
-            patch = bgr[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)]
+            y0, y1 = int(y + 0.35 * evidence.ied), int(y + 0.75 * evidence.ied)
+            patch = bgr[max(y0, 0) : max(y1, 0) : 2, max(x0, 0) : max(x1, 0) : 2]
             if patch.size:
                 patches.append(patch.reshape(-1, 3))
         if not patches:

@@ -15,16 +15,51 @@ from __future__ import annotations
 import importlib
 import math
 import pkgutil
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from icaocheck.types import CheckResult, Verdict
 
 if TYPE_CHECKING:
+    from icaocheck.config import Config
     from icaocheck.evidence import PhotoEvidence
 
 # What a check may ask of the evidence; nothing it does not name is computed for it.
-NEEDS = frozenset({"pixels", "face", "landmarks", "pose", "crops", "mesh", "file"})
+NEEDS = frozenset({"pixels", "face", "landmarks", "pose", "crops", "mesh", "file", "model"})
+
+# OFIQ's 28 measures in the order of its QualityMeasure enum (ISO/IEC 29794-5's component order),
+# which orders the columns of its CSV.
+OFIQ_ORDER = (
+    "UnifiedQualityScore",
+    "BackgroundUniformity",
+    "IlluminationUniformity",
+    "LuminanceMean",
+    "LuminanceVariance",
+    "UnderExposurePrevention",
+    "OverExposurePrevention",
+    "DynamicRange",
+    "Sharpness",
+    "CompressionArtifacts",
+    "NaturalColour",
+    "SingleFacePresent",
+    "EyesOpen",
+    "MouthClosed",
+    "EyesVisible",
+    "MouthOcclusionPrevention",
+    "FaceOcclusionPrevention",
+    "InterEyeDistance",
+    "HeadSize",
+    "LeftwardCropOfTheFaceImage",
+    "RightwardCropOfTheFaceImage",
+    "MarginAboveOfTheFaceImage",
+    "MarginBelowOfTheFaceImage",
+    "HeadPoseYaw",
+    "HeadPosePitch",
+    "HeadPoseRoll",
+    "ExpressionNeutrality",
+    "NoHeadCoverings",
+)
 
 
 @dataclass(frozen=True)
@@ -64,14 +99,29 @@ class Check:
     name: ClassVar[str]
     unit: ClassVar[str]
     needs: ClassVar[frozenset[str]]
-    limit: ClassVar[Limit]
+    limit: ClassVar[Limit | None]  # None: the threshold comes from elsewhere (a model card)
     what: ClassVar[str]  # names the value in a failure reason: "<what> is 3.2 <unit>, above ..."
     ofiq: ClassVar[str | None] = None  # OFIQ's measure name, if it has one
     details: ClassVar[tuple[str, ...]] = ()  # extra per-check report columns, from CheckResult.details
+    # (caption, field of Crops) of the crops the HTML gallery shows when this check fails.
+    gallery_crops: ClassVar[tuple[tuple[str, str], ...]] = ()
     # True: a photo this check fails has landmarks too unreliable for the checks after it ("upright" gate).
     gates: ClassVar[bool] = False
+    # True: not assessed when a gating check failed (the check trusts the landmarks or the crops).
+    gated: ClassVar[bool] = True
     enabled_by_default: ClassVar[bool] = True
     order: ClassVar[int]  # report order; gaps leave room for new checks
+
+    def threshold_in(self, config: Config) -> float | None:
+        """This check's threshold under ``config`` (a profile's value, else the default)."""
+        default = None if self.limit is None else self.limit.default
+        return dict(config.check_thresholds).get(self.name, default)
+
+    def ofiq_measures(self, result: CheckResult) -> list[tuple[str, float, float]]:
+        """(OFIQ measure, raw value, 0-100 scalar) for each OFIQ measure this check's result gives."""
+        if self.ofiq is None or result.value is None:
+            return []
+        return [(self.ofiq, result.value, self.scalar(result.value))]
 
     def measure(self, evidence: PhotoEvidence) -> tuple[float, dict[str, float]]:
         """The raw value and its details."""
@@ -81,7 +131,8 @@ class Check:
         """OFIQ's 0-100 quality scalar of the raw value (higher is better)."""
         raise NotImplementedError
 
-    def judge(self, evidence: PhotoEvidence, threshold: float) -> CheckResult:
+    def judge(self, evidence: PhotoEvidence, threshold: float | None) -> CheckResult:
+        assert self.limit is not None and threshold is not None, "checks without a Limit judge themselves"
         raw, details = self.measure(evidence)
         if self.limit.met(raw, threshold):
             return CheckResult(self.name, Verdict.PASS, raw, threshold, self.unit, "", details)
@@ -97,6 +148,7 @@ def _shown(value: float) -> str:
 
 
 _REGISTRY: dict[str, type[Check]] = {}
+_ORDERED: list[tuple[type[Check], ...]] = []  # the registry in report order, while it is unchanged
 
 
 def register(cls: type[Check]) -> type[Check]:
@@ -107,12 +159,14 @@ def register(cls: type[Check]) -> type[Check]:
     if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
         raise ValueError(f"expected a new check name, got {cls.name!r} twice")
     _REGISTRY[cls.name] = cls
+    _ORDERED.clear()
     return cls
 
 
 def unregister(name: str) -> None:
     """Drop a check (tests register throwaway checks and take them out again)."""
     _REGISTRY.pop(name, None)
+    _ORDERED.clear()
 
 
 _LOADED = False
@@ -127,7 +181,35 @@ def registered() -> tuple[type[Check], ...]:
         for module in pkgutil.iter_modules(package.__path__):
             importlib.import_module(f"{package.__name__}.{module.name}")
         _LOADED = True
-    return tuple(sorted(_REGISTRY.values(), key=lambda cls: (cls.order, cls.name)))
+    if not _ORDERED:
+        _ORDERED.append(tuple(sorted(_REGISTRY.values(), key=lambda cls: (cls.order, cls.name))))
+    return _ORDERED[0]
+
+
+class CheckNames(Sequence[str]):
+    """Every registered check's name in report order, read from the registry on each use.
+
+    What ``icaocheck.checks.CHECK_NAMES`` is: reports, profiles and the summary iterate it, so a
+    check registered later (a plug-in, a test's) is in all of them.
+    """
+
+    def _names(self) -> tuple[str, ...]:
+        return tuple(cls.name for cls in registered())
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        return self._names()[index]
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __repr__(self) -> str:
+        return repr(self._names())
 
 
 def check_class(name: str) -> type[Check]:
@@ -135,7 +217,19 @@ def check_class(name: str) -> type[Check]:
     return _REGISTRY[name]
 
 
-def run_check(check: Check, evidence: PhotoEvidence, threshold: float) -> CheckResult:
+def unified_quality(scalars: list[float]) -> float | None:
+    """icaocheck's unified quality score: the geometric mean of the measures' 0-100 scalars.
+
+    OFIQ's is MagFace's embedding norm (a face-recognition model's confidence); icaocheck has no
+    such model, so it summarises the component scalars it has: one poor measure pulls the score
+    down more than an average would, and a measure at 0 gives 0. None without any scalar.
+    """
+    if not scalars:
+        return None
+    return float(math.exp(sum(math.log(max(s, 0.0) + 1.0) for s in scalars) / len(scalars)) - 1.0)
+
+
+def run_check(check: Check, evidence: PhotoEvidence, threshold: float | None) -> CheckResult:
     """``check`` judged on ``evidence``; an exception is "not assessed: <reason>" for this check only."""
     try:
         return check.judge(evidence, threshold)

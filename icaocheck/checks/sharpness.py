@@ -15,7 +15,7 @@ class Sharpness(Check):
     unit = "var"
     needs = frozenset({"pixels", "landmarks"})
     what = "the face's sharpness (variance of the Laplacian)"
-    limit = Limit(25.0, "at_least", "measured: bundled portraits 74-313; copies blurred by sigma 6 px per 1350 px 4-19")
+    limit = Limit(25.0, "at_least", "measured: bundled portraits 46-234; copies blurred by sigma 6 px per 1350 px 4-19")
     ofiq = "Sharpness"
     order = 200
 

@@ -2,8 +2,9 @@
 
 Values are layered, later layers winning:
 
-1. defaults: :mod:`icaocheck.config` for the geometry and detection numbers, and each attribute
-   model's card (``models/<model>.json``) for its score threshold;
+1. defaults: :mod:`icaocheck.config` for the geometry and detection numbers, each attribute
+   model's card (``models/<model>.json``) for its score threshold, and each registered check's
+   own default (:mod:`icaocheck.checks.registry`), shown with the standard or measurement it follows;
 2. a built-in profile (``--profile NAME``, or ``extends = "NAME"`` in a file), the TOML files
    beside this module;
 3. a profile file (``--config FILE``);
@@ -39,6 +40,8 @@ from typing import Any
 
 from icaocheck.checks import CHECK_NAMES
 from icaocheck.checks.attributes import ATTRIBUTE_CHECKS
+from icaocheck.checks.base import GeometryCheck
+from icaocheck.checks.registry import check_class, registered
 from icaocheck.classify import ModelCard, ModelCardError
 from icaocheck.config import Config, DetectionConfig, GeometryConfig
 from icaocheck.model_files import models_dir
@@ -53,10 +56,7 @@ DEFAULT_PROFILE = "default"  # no file: the defaults of layer 1 alone
 
 # The GeometryConfig field that holds each geometry check's threshold.
 GEOMETRY_THRESHOLDS = {
-    "face_upright": "max_eye_drift_ied",
-    "face_size": "min_face_px",
-    "inter_eye_distance": "min_inter_eye_px",
-    "head_roll": "max_roll_deg",
+    cls.name: cls.config_field for cls in registered() if issubclass(cls, GeometryCheck) and cls.config_field
 }
 _ATTRIBUTE_MODEL = {check.name: check.model for check in ATTRIBUTE_CHECKS}
 # Without a face nothing else is assessed, so this check always runs.
@@ -148,12 +148,15 @@ class _Layers:
         self.cards: dict[str, tuple[float | None, str]] = {}
         geometry = GeometryConfig()
         for name in CHECK_NAMES:
-            self._put(f"checks.{name}.enabled", True, "default")
+            limit = check_class(name).limit
+            self._put(f"checks.{name}.enabled", check_class(name).enabled_by_default, "default")
             if name in GEOMETRY_THRESHOLDS:
                 self._put(f"checks.{name}.threshold", getattr(geometry, GEOMETRY_THRESHOLDS[name]), "default")
             elif name in _ATTRIBUTE_MODEL:
                 self.cards[name] = _card_threshold(models, _ATTRIBUTE_MODEL[name])
                 self._put(f"checks.{name}.threshold", *self.cards[name])
+            elif limit is not None:
+                self._put(f"checks.{name}.threshold", limit.default, f"default ({limit.origin})")
         for field in dataclasses.fields(DetectionConfig):
             self._put(f"detection.{field.name}", getattr(DetectionConfig(), field.name), "default")
         self._put("input.max_image_pixels", Config().max_image_pixels, "default")
@@ -226,12 +229,24 @@ class _Layers:
             if values[f"checks.{name}.threshold"] is not None
             and self.values[f"checks.{name}.threshold"].source != self.cards[name][1]
         )
+        # Registered checks' thresholds where a layer changed them, and the checks turned off or on
+        # against their default: a default run keeps Config()'s empty values.
+        check_thresholds = tuple(
+            (name, float(values[f"checks.{name}.threshold"]))
+            for name in CHECK_NAMES
+            if (limit := check_class(name).limit) is not None
+            and name not in GEOMETRY_THRESHOLDS
+            and values[f"checks.{name}.threshold"] != limit.default
+        )
+        enabled = {name: bool(values[f"checks.{name}.enabled"]) for name in CHECK_NAMES}
         return Config(
             detection=detection,
             geometry=geometry,
             max_image_pixels=int(values["input.max_image_pixels"]),
-            disabled_checks=frozenset(name for name in CHECK_NAMES if not values[f"checks.{name}.enabled"]),
+            disabled_checks=frozenset(n for n in CHECK_NAMES if check_class(n).enabled_by_default and not enabled[n]),
             attribute_thresholds=attribute_thresholds,
+            check_thresholds=check_thresholds,
+            enabled_checks=frozenset(n for n in CHECK_NAMES if enabled[n] and not check_class(n).enabled_by_default),
         )
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from icaocheck.checks import CHECK_NAMES
+from icaocheck.checks.registry import check_class
 from icaocheck.names import percent_encoded, printable
 from icaocheck.types import ImageResult, Verdict
 
 # Per-check columns, in this order after the fixed ones, for every name in CHECK_NAMES.
 CHECK_FIELDS = ("verdict", "value", "threshold", "reason")
-# Extra per-check columns, for checks that give them.
-DETAIL_COLUMNS = {"eyes_closed": ("right_eye", "left_eye")}
 
 
 def csv_columns() -> list[str]:
@@ -37,7 +36,7 @@ def csv_columns() -> list[str]:
     ]
     for name in CHECK_NAMES:
         columns += [f"{name}_{field}" for field in CHECK_FIELDS]
-        columns += [f"{name}_{detail}" for detail in DETAIL_COLUMNS.get(name, ())]
+        columns += [f"{name}_{detail}" for detail in check_class(name).details]
     columns.append("time_ms")
     return columns
 
@@ -84,7 +83,7 @@ def flat_row(result: ImageResult) -> dict[str, Any]:
         row[f"{check.name}_reason"] = check.reason
         # Only the documented detail columns: a fused model's parts (its CNN score, the landmark
         # feature) vary with the model card and are left to the JSON formats.
-        for detail in DETAIL_COLUMNS.get(check.name, ()):
+        for detail in check_class(check.name).details:
             row[f"{check.name}_{detail}"] = rounded(check.details.get(detail))
     return row
 

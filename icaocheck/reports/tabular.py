@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 
 from icaocheck.checks import CHECK_NAMES
+from icaocheck.checks.registry import OFIQ_ORDER, check_class, clamp_scalar, unified_quality
 from icaocheck.names import from_percent_encoded, percent_encoded, printable
 from icaocheck.reports.base import ReportWriter
 from icaocheck.reports.records import csv_columns, failure_reason, flat_row
 from icaocheck.summary import Outcome
-from icaocheck.types import ImageResult, ImageStatus
-
-# Fixed for a run (the checks are known at import): built once, not per photo.
-_CSV_COLUMNS = tuple(csv_columns())
+from icaocheck.types import ImageResult, ImageStatus, Verdict
 
 
 def _record(fields: list[object], delimiter: str, line_end: str) -> str:
@@ -51,18 +48,19 @@ class CsvWriter(_CsvUnits):
     @classmethod
     def header(cls) -> str:
         # CRLF, as the csv module writes by default (and as earlier reports were written).
-        return _record(list(_CSV_COLUMNS), ",", "\r\n")
+        return _record(csv_columns(), ",", "\r\n")
 
     def unit(self, result: ImageResult) -> str:
         row = flat_row(result)
-        return _record([row.get(column) for column in _CSV_COLUMNS], ",", "\r\n")
+        return _record([row.get(column) for column in csv_columns()], ",", "\r\n")
 
     @classmethod
     def read_unit(cls, text: str) -> Outcome | None:
         fields = _fields(text, ",")
-        if fields is None or len(fields) != len(_CSV_COLUMNS):
+        columns = csv_columns()
+        if fields is None or len(fields) != len(columns):
             return None
-        row = dict(zip(_CSV_COLUMNS, fields, strict=True))
+        row = dict(zip(columns, fields, strict=True))
         if row["status"] not in {status.value for status in ImageStatus}:
             return None
         verdicts = {name: row[f"{name}_verdict"] for name in CHECK_NAMES}
@@ -74,16 +72,6 @@ class CsvWriter(_CsvUnits):
         return Outcome.from_verdicts(path, row["status"], verdicts, frame)
 
 
-# OFIQ (ISO/IEC 29794-5 reference implementation) measures with an icaocheck counterpart, in the
-# order of OFIQ's QualityMeasure enum, which orders its CSV columns.
-OFIQ_MEASURES = (
-    ("SingleFacePresent", "single_face"),
-    ("EyesOpen", "eyes_closed"),
-    ("MouthClosed", "mouth_open"),
-    ("FaceOcclusionPrevention", "face_covered"),
-    ("InterEyeDistance", "inter_eye_distance"),
-    ("HeadPoseRoll", "head_roll"),
-)
 # Columns icaocheck adds after OFIQ's: a reader that picks OFIQ's columns by name is unaffected,
 # and a resumed scan can count the rows already written.
 OFIQ_EXTRA_COLUMNS = (
@@ -110,24 +98,17 @@ def _ofiq_number(value: float) -> str:
     return str(int(value)) if value == round(value) else f"{value:.6f}"
 
 
-def _ofiq_values(result: ImageResult, check_name: str) -> tuple[float, float]:
-    """(raw, scalar) of one OFIQ measure from icaocheck's check; scalars are 0-100, higher is better."""
-    check = result.check(check_name)
-    if check is None or check.value is None:
-        return _FAILED, _FAILED
-    value = check.value
-    if check_name == "single_face":
-        # OFIQ's raw value is sqrt(second largest face area / largest); only one face gives 0
-        # without the other faces' boxes, which icaocheck does not keep.
-        return (0.0, 100.0) if value == 1 else (_FAILED, _FAILED)
-    if check_name == "inter_eye_distance":
-        # OFIQ's default sigmoid for this measure: h = 100, x0 = 70 px, w = 20 px.
-        return value, float(round(100.0 / (1.0 + math.exp((70.0 - value) / 20.0))))
-    if check_name == "head_roll":
-        # OFIQ's head-pose quality: 100 cos²(angle).
-        return value, float(max(0, round(100.0 * math.cos(math.radians(value)) ** 2)))
-    # Model scores are the probability of the non-compliant class; the quality is its complement.
-    return value, float(round(100.0 * (1.0 - value)))
+def _ofiq_values(result: ImageResult) -> dict[str, tuple[float, float]]:
+    """OFIQ measure -> (raw, 0-100 scalar, higher is better) from the checks that ran, with the unified score."""
+    values: dict[str, tuple[float, float]] = {}
+    for check in result.checks:
+        if check.verdict is not Verdict.NOT_ASSESSED:
+            for measure, raw, scalar in check_class(check.name)().ofiq_measures(check):
+                values[measure] = (raw, scalar)
+    unified = unified_quality([scalar for _, scalar in values.values()])
+    if unified is not None:
+        values["UnifiedQualityScore"] = (unified, clamp_scalar(unified))
+    return values
 
 
 class OfiqWriter(_CsvUnits):
@@ -137,11 +118,12 @@ class OfiqWriter(_CsvUnits):
 
     @classmethod
     def header(cls) -> str:
-        names = [measure for measure, _ in OFIQ_MEASURES]
+        names = OFIQ_ORDER
         return _record(["Filename", *names, *(f"{n}.scalar" for n in names), *OFIQ_EXTRA_COLUMNS], ";", "\n")
 
     def unit(self, result: ImageResult) -> str:
-        values = [_ofiq_values(result, check) for _, check in OFIQ_MEASURES]
+        measured = _ofiq_values(result)
+        values = [measured.get(measure, (_FAILED, _FAILED)) for measure in OFIQ_ORDER]
         failed = " ".join(c.name for c in result.checks if c.verdict.value == "fail")
         fields: list[object] = [printable(result.path)]
         fields += [_ofiq_number(raw) for raw, _ in values]
@@ -153,7 +135,7 @@ class OfiqWriter(_CsvUnits):
     @classmethod
     def read_unit(cls, text: str) -> Outcome | None:
         fields = _fields(text, ";")
-        if fields is None or len(fields) != 1 + 2 * len(OFIQ_MEASURES) + len(OFIQ_EXTRA_COLUMNS):
+        if fields is None or len(fields) != 1 + 2 * len(OFIQ_ORDER) + len(OFIQ_EXTRA_COLUMNS):
             return None
         status, failed = fields[-5], fields[-4].split()
         if status not in {s.value for s in ImageStatus} or not set(failed) <= set(CHECK_NAMES):

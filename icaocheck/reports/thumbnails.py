@@ -13,6 +13,7 @@ import base64
 import cv2
 import numpy as np
 
+from icaocheck.checks.registry import registered
 from icaocheck.config import Config
 from icaocheck.crops import cut_crops
 from icaocheck.io import ImageReadError, ImageSource, load_source
@@ -23,13 +24,6 @@ THUMBNAIL_SIDE = 320  # longest side of a gallery photo, pixels
 _JPEG_QUALITY = 80
 _FAILED_COLOUR = (40, 40, 220)  # BGR red: the face box of a photo that failed
 _LANDMARK_COLOUR = (60, 220, 255)  # BGR yellow
-# The crops each attribute check reads: (check, caption, field of Crops).
-_CHECK_CROPS = (
-    ("eyes_closed", "right eye", "right_eye"),
-    ("eyes_closed", "left eye (mirrored)", "left_eye"),
-    ("mouth_open", "mouth", "mouth"),
-    ("face_covered", "face", "face"),
-)
 
 
 def gallery_images(result: ImageResult, config: Config, source: ImageSource | None = None) -> GalleryImages | None:
@@ -50,7 +44,10 @@ def gallery_images(result: ImageResult, config: Config, source: ImageSource | No
         points = ((result.landmarks.points + 0.5) / scale - 0.5).astype(np.float32)
     failed = {check.name for check in result.checks if check.verdict is Verdict.FAIL}
     crops: list[tuple[str, str, str]] = []
-    wanted = [entry for entry in _CHECK_CROPS if entry[0] in failed]
+    # The crops each failed check declares (icaocheck.checks.registry), in report order.
+    wanted = [
+        (cls.name, caption, field) for cls in registered() if cls.name in failed for caption, field in cls.gallery_crops
+    ]
     if points is not None and wanted:
         gray = cv2.cvtColor(record.pixels, cv2.COLOR_BGR2GRAY)
         cut = cut_crops(gray, Landmarks(points), config.crops)
