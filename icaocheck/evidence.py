@@ -136,20 +136,11 @@ class PhotoEvidence:
 
     @cached_property
     def normalised_gray(self) -> np.ndarray:
-        """The gray photo at :data:`NORMALISED_IED`: whole-number pixel averaging, then linear for the rest.
-
-        OpenCV's area averaging is fast only for whole-number factors (4 ms against 0.02 ms on a
-        600×800 photo); the linear step after it shrinks by less than half, so it aliases little.
-        """
+        """The gray photo at :data:`NORMALISED_IED` between the eyes (enlarged linearly when the face is smaller)."""
         factor = self.normalised_factor
-        gray = self.gray
-        step = int(1 / factor) if factor < 1 else 1
-        if step > 1:
-            gray = cv2.resize(gray, (gray.shape[1] // step, gray.shape[0] // step), interpolation=cv2.INTER_AREA)
-        rest = factor * step
-        if abs(rest - 1.0) < 1e-3:
-            return gray
-        return cv2.resize(gray, None, fx=rest, fy=rest, interpolation=cv2.INTER_LINEAR)
+        if factor >= 1:
+            return cv2.resize(self.gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR)
+        return shrunk(self.gray, factor)
 
     @cached_property
     def normalised_points(self) -> np.ndarray:
@@ -162,23 +153,8 @@ class PhotoEvidence:
 
     @cached_property
     def face_region(self) -> FaceRegion:
-        """The face outline: jaw line (0-16) closed by the brows (26..17) raised by a third of the eye distance."""
-        p = self.normalised_points
-        brows = p[26:16:-1] - np.array([0.0, NORMALISED_IED / 3])
-        outline = np.vstack([p[0:17], brows])
-        height, width = self.normalised_gray.shape
-        x0, y0 = np.floor(outline.min(axis=0)).astype(int)
-        x1, y1 = np.ceil(outline.max(axis=0)).astype(int) + 1
-        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
-        if x1 - x0 < 4 or y1 - y0 < 4:
-            raise ValueError("the face outline lies outside the photo")
-        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        cv2.fillPoly(mask, [np.round(outline - (x0, y0)).astype(np.int32)], 1)
-        return FaceRegion(
-            (x0, y0, x1 - x0, y1 - y0),
-            self.normalised_gray[y0:y1, x0:x1],
-            mask.astype(bool),
-        )
+        """The face in the normalised photo (see :func:`face_region_of`)."""
+        return face_region_of(self.normalised_gray, self.normalised_points, NORMALISED_IED)
 
     @cached_property
     def face_luminance(self) -> np.ndarray:
@@ -232,6 +208,37 @@ class PhotoEvidence:
         if self._mesh is None and self._mesh_source is not None:
             self._mesh = self._mesh_source()
         return self._mesh
+
+
+def face_region_of(gray: np.ndarray, points: np.ndarray, ied: float) -> FaceRegion:
+    """The face outline in ``gray``: the jaw line (landmarks 0-16) closed by the brows (26..17) raised by
+    a third of the eye distance ``ied``; ``points`` are the 68 landmarks in ``gray``'s pixels."""
+    brows = points[26:16:-1] - np.array([0.0, ied / 3])
+    outline = np.vstack([points[0:17], brows])
+    height, width = gray.shape
+    x0, y0 = np.floor(outline.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(outline.max(axis=0)).astype(int) + 1
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        raise ValueError("the face outline lies outside the photo")
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(mask, [np.round(outline - (x0, y0)).astype(np.int32)], 1)
+    return FaceRegion((x0, y0, x1 - x0, y1 - y0), gray[y0:y1, x0:x1], mask.astype(bool))
+
+
+def shrunk(gray: np.ndarray, factor: float) -> np.ndarray:
+    """``gray`` scaled by ``factor`` (< 1): whole-number pixel averaging, then linear for the rest.
+
+    OpenCV's area averaging is fast only for whole-number factors (4 ms against 0.02 ms on a
+    600×800 photo); the linear step after it shrinks by less than half, so it aliases little.
+    """
+    step = int(1 / factor) if factor < 1 else 1
+    if step > 1:
+        gray = cv2.resize(gray, (gray.shape[1] // step, gray.shape[0] // step), interpolation=cv2.INTER_AREA)
+    rest = factor * step
+    if abs(rest - 1.0) < 1e-3:
+        return gray
+    return cv2.resize(gray, None, fx=rest, fy=rest, interpolation=cv2.INTER_LINEAR)
 
 
 # The IJG (libjpeg) luminance quantisation table at quality 50, in the natural (row) order PIL reports.
