@@ -10,13 +10,15 @@ from pathlib import Path
 import cv2
 import joblib
 import numpy as np
+import onnx
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
+from onnx import TensorProto, helper
 
 from icaocheck.config import DetectionConfig
 from icaocheck.detect import FaceDetector, nms, pyramid_scales, square
 from icaocheck.model_files import ModelFileError, model_path, models_dir, onnx_session, sha256_of
-from icaocheck.tools.export_mtcnn import LICENCE, NETS, export_mtcnn, load_weights, weights_path
+from icaocheck.tools.export_mtcnn import LICENCE, NETS, _GraphBuilder, export_mtcnn, load_weights, weights_path
 from icaocheck.types import Face
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -120,6 +122,42 @@ def test_onnx_matches_numpy_reference(net: str, shape: tuple[int, int, int, int]
         np.testing.assert_allclose(out, ref, rtol=0, atol=1e-4)
     if net != "pnet":
         assert expected[-1][-1, 1] > 0.9, "the face crop should look like a face to the reference too"
+
+
+def test_prelu_as_relus_is_prelu_value_for_value(tmp_path: Path) -> None:
+    # The exporter writes PReLU as relu(x) + (-slope) · relu(-x) for speed; it must change no value
+    # (subnormals, extremes and slopes outside [0, 1] included), after onnxruntime's graph
+    # optimisations. Only the sign of a zero may differ (+0 for -0), which no later layer can tell.
+    channels = 8
+    rng = np.random.default_rng(7)
+    slope = np.concatenate([[0.0, 1.0, -0.7, 1.3], rng.uniform(-1.5, 1.5, channels - 4)]).astype(np.float32)
+    values = np.array([0.0, -0.0, 1e-40, -1e-40, 3.4e38, -3.4e38, 1.0, -1.0], dtype=np.float32)
+    x = np.concatenate([np.broadcast_to(values, (1, channels, 1, 8)), rng.normal(size=(1, channels, 1, 8))], axis=2)
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    builder = _GraphBuilder([slope.reshape(1, 1, channels)])
+    builder.prelu_channels("input", "output", channels)
+    plain = [helper.make_node("PRelu", ["input", "slope"], ["output"])]
+    slope_tensor = onnx.numpy_helper.from_array(slope.reshape(channels, 1, 1), "slope")
+    outputs = []
+    for name, nodes, initializers in [
+        ("rewritten", builder.nodes, builder.initializers),
+        ("plain", plain, [slope_tensor]),
+    ]:
+        graph = helper.make_graph(
+            nodes,
+            name,
+            [helper.make_tensor_value_info("input", TensorProto.FLOAT, list(x.shape))],
+            [helper.make_tensor_value_info("output", TensorProto.FLOAT, list(x.shape))],
+            initializer=initializers,
+        )
+        path = tmp_path / f"{name}.onnx"
+        path.write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
+        outputs.append(onnx_session(path).run(None, {"input": x})[0])
+    assert [n.op_type for n in builder.nodes] == ["Relu", "Mul", "Relu", "Mul", "Add"]
+    rewritten, plain = outputs
+    np.testing.assert_array_equal(rewritten, plain)
+    nonzero = plain != 0
+    np.testing.assert_array_equal(rewritten[nonzero].view(np.uint32), plain[nonzero].view(np.uint32))
 
 
 def test_weights_reader_matches_joblib() -> None:
