@@ -82,6 +82,16 @@ def test_jpeg_quality_read_from_the_quantisation_table(tmp_path) -> None:
     assert jpeg_quality_of(EXAMPLES / "compliant_astronaut.png") is None
 
 
+def test_compression_read_from_block_edges_without_a_file(pipeline) -> None:
+    # An image in memory has no quantisation table: its 8×8 block edges estimate the quality.
+    image = cv2.imread(str(EXAMPLES / "portrait_cc0_webcam_1.jpg"))
+    original = pipeline.audit(image).check("compression")
+    assert original.verdict is Verdict.PASS and original.details["estimated"] == 1.0
+    encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 4])[1]
+    blocky = pipeline.audit(cv2.imdecode(encoded, cv2.IMREAD_COLOR)).check("compression")
+    assert blocky.verdict is Verdict.FAIL and blocky.details["blockiness"] > 4 * original.details["blockiness"]
+
+
 def test_yaw_changes_sign_on_the_mirrored_face(pipeline, tmp_path) -> None:
     # A frontal face turned slightly: mirroring the photo turns it the other way by as much.
     image = cv2.imread(str(EXAMPLES / "portrait_cc0_webcam_1.jpg"))
