@@ -46,6 +46,7 @@ def test_bench_json_reports_every_stage_and_the_machine() -> None:
     assert list(stages)[-1] == "total"
     for timing in [*stages.values(), report["bare_decode"]]:
         assert timing["median_ms"] >= 0 and timing["p95_ms"] >= timing["median_ms"] and timing["runs"] >= 1
+        assert 0 <= timing["min_ms"] <= timing["median_ms"]
     for key in ("model_loading_ms", "first_result_ms", "cold_start_ms", "photos_per_second", "peak_memory_mb"):
         assert report[key] > 0, key
     assert report["pipeline_to_decode_ratio"] > 1  # the pipeline decodes, then does more
