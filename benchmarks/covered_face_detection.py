@@ -6,7 +6,8 @@ This measures, through `Pipeline.audit` with the shipped configuration, on the s
 - real masked photos (labels.csv, attribute cover, label covered: chandrikadeb7 real masks and
   prajnasb pasted masks), as stored (also the validation and test groups alone, which the cover
   model never trained on) and tightly framed (a square crop of the face box found in the whole
-  photo, its side ``--tight`` times the box's longer side; also only faces ≥ ``--min-face`` px);
+  photo, its side ``--tight`` times the box's longer side; also only faces ≥ ``--min-face`` px, and
+  those cut closer still, ``--closer`` times the box);
 - synthetic covers (icaocheck.covers) drawn from the human 68 points of the 300-W faces, whole
   and tightly framed around those points (no detector decides where these faces are);
 - photos without a face: examples/photos/no_face_*.png and the sunglasses source's product shots;
@@ -148,6 +149,7 @@ def main() -> int:
     parser.add_argument("--tight", type=float, default=1.0, help="tight crop side, in face box sides")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--min-face", type=int, default=60, help="also tally tight crops of faces this large (px)")
+    parser.add_argument("--closer", type=float, default=0.8, help="side of the closer crops, in face box sides")
     args = parser.parse_args()
     started = time.perf_counter()
     with_fallback = Pipeline()
@@ -175,6 +177,11 @@ def main() -> int:
             tally(f"real masks, {source}, tightly framed").add(cropped)
             if min(box.w, box.h) >= args.min_face:
                 tally(f"real masks, {source}, tightly framed, face ≥ {args.min_face} px").add(cropped)
+                # Tighter still: brows to lower lip, as some archives crop (MTCNN misses more of these).
+                closer = tight_crop(pixels, centre, args.closer * max(box.w, box.h))
+                tally(f"real masks, {source}, {args.closer}× closer, face ≥ {args.min_face} px").add(
+                    with_fallback.audit(closer)
+                )
 
     for kind, whole, crop in synthetic(args.data, COVER_KINDS, args.tight):
         tally(f"synthetic {kind} on 300-W, whole photo").add(with_fallback.audit(whole))

@@ -46,9 +46,9 @@ _SCORE_CLIP = 100.0
 # MediaPipe merges detections whose boxes overlap this much (intersection over union).
 _NMS_IOU = 0.3
 
-# A detection counts only if this share of its (MTCNN-framed) box lies inside the photo: the
-# padded search finds faces cut by the frame, but a close-up of the eyes or of a mouth, with most
-# of the face outside, is no face to assess (and its face crop would be mostly padding).
+# A detection counts only if this share of its own box (brows to chin) lies inside the photo: the
+# padded search finds faces cut by a tight frame, but a close-up of the eyes or of a mouth, with
+# much of the face outside, is no face to assess (and its face crop would be mostly padding).
 MIN_SHARE_INSIDE = 0.75
 
 # BlazeFace's keypoints, in MediaPipe's order; "right" and "left" are the subject's.
@@ -206,11 +206,11 @@ class BlazeFaceDetector:
         for windows in search_windows(*bgr.shape[:2], self.padding, self.tiles):
             found = [self._detect_in(bgr, window) for window in windows]
             detections = weighted_nms(_joined(found))
-            framed = (
+            faces = [
                 self.framing.face(box, points, float(score))
                 for box, points, score in zip(detections.boxes, detections.keypoints, detections.scores, strict=True)
-            )
-            faces = [face for face in framed if _share_inside(face.box, *bgr.shape[:2]) >= MIN_SHARE_INSIDE]
+                if _share_inside(box, *bgr.shape[:2]) >= MIN_SHARE_INSIDE
+            ]
             if faces:
                 break
         faces.sort(key=lambda face: face.box.area, reverse=True)
@@ -295,10 +295,13 @@ def search_windows(height: int, width: int, padding: float, tiles: int) -> list[
     return stages
 
 
-def _share_inside(box: Box, height: int, width: int) -> float:
-    inside_w = max(min(box.x2, width) - max(box.x, 0.0), 0.0)
-    inside_h = max(min(box.y2, height) - max(box.y, 0.0), 0.0)
-    return inside_w * inside_h / box.area if box.area > 0 else 0.0
+def _share_inside(box: np.ndarray, height: int, width: int) -> float:
+    """Share of ``box`` (x1, y1, x2, y2) inside a ``width`` × ``height`` photo."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    inside_w = max(min(x2, width) - max(x1, 0.0), 0.0)
+    inside_h = max(min(y2, height) - max(y1, 0.0), 0.0)
+    area = (x2 - x1) * (y2 - y1)
+    return inside_w * inside_h / area if area > 0 else 0.0
 
 
 def _tile_starts(length: int, tile: int) -> list[int]:
