@@ -17,7 +17,7 @@ from onnx import TensorProto, helper
 
 from icaocheck.config import DetectionConfig
 from icaocheck.detect import FaceDetector, nms, pyramid_scales, square
-from icaocheck.model_files import ModelFileError, model_path, models_dir, onnx_session, sha256_of
+from icaocheck.model_files import ModelFileError, examples_dir, model_path, models_dir, onnx_session, sha256_of
 from icaocheck.tools.export_mtcnn import LICENCE, NETS, _GraphBuilder, export_mtcnn, load_weights, weights_path
 from icaocheck.types import Face
 
@@ -158,6 +158,43 @@ def test_prelu_as_relus_is_prelu_value_for_value(tmp_path: Path) -> None:
     np.testing.assert_array_equal(rewritten, plain)
     nonzero = plain != 0
     np.testing.assert_array_equal(rewritten[nonzero].view(np.uint32), plain[nonzero].view(np.uint32))
+
+
+def _with_plain_prelu(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The exported graph with each relu(x) + (-slope) · relu(-x) group put back as one PRelu node."""
+    slopes = {init.name: onnx.numpy_helper.to_array(init) for init in model.graph.initializer}
+    groups = {node.name.removesuffix(".positive") for node in model.graph.node if node.name.endswith(".positive")}
+    replaced = {f"{group}{part}" for group in groups for part in ("", ".negated", ".negative", ".scaled")}
+    nodes = []
+    for node in model.graph.node:
+        group = node.name.removesuffix(".positive")
+        if group in groups and node.name != group:
+            slope = onnx.numpy_helper.from_array(-slopes[f"{group}.negated_slope"], f"{group}.slope")
+            model.graph.initializer.append(slope)
+            nodes.append(helper.make_node("PRelu", [node.input[0], slope.name], [group], name=group))
+        elif node.name not in replaced:
+            nodes.append(node)
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    return model
+
+
+def test_detections_on_examples_equal_those_of_plain_prelu_graphs(tmp_path: Path) -> None:
+    # The committed graphs against the same weights with onnxruntime's own PRelu: the same faces,
+    # to the bit, on every example photo (benchmarks/same_results.py does it on the shared data).
+    for net in NETS:
+        plain = _with_plain_prelu(onnx.load(models_dir() / f"mtcnn_{net}.onnx"))
+        assert sum(node.op_type == "PRelu" for node in plain.graph.node) >= 3
+        onnx.save(plain, tmp_path / f"mtcnn_{net}.onnx")
+    shipped, reference = FaceDetector(), FaceDetector(directory=tmp_path)
+    photos = sorted(p for p in examples_dir().iterdir() if p.suffix in (".jpg", ".png"))
+    assert len(photos) >= 10
+    for photo in photos:
+        image = cv2.imread(str(photo))
+        got, expected = shipped.detect(image), reference.detect(image)
+        assert [f.box for f in got] == [f.box for f in expected], photo.name
+        assert [f.confidence for f in got] == [f.confidence for f in expected], photo.name
+        assert all(np.array_equal(a.keypoints, b.keypoints) for a, b in zip(got, expected, strict=True)), photo.name
 
 
 def test_weights_reader_matches_joblib() -> None:
