@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from icaocheck.io import HEADER_BYTES
 from icaocheck.types import Crops, Face, ImageRecord, Landmarks
 
 if TYPE_CHECKING:  # annotations only: the classifiers and the mesh load onnxruntime
@@ -198,7 +199,7 @@ class PhotoEvidence:
     @cached_property
     def jpeg_quality(self) -> float | None:
         """The JPEG quality (1-100, IJG scale) of the file's luminance quantisation table; None if not a JPEG."""
-        return jpeg_quality_of(Path(self.record.path)) if self.record.path else None
+        return jpeg_quality_in(self.record.header)
 
     @cached_property
     def blockiness(self) -> float | None:
@@ -281,7 +282,6 @@ _ZIGZAG = np.array(
      21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60,
      61, 54, 47, 55, 62, 63],
 )  # fmt: skip
-_HEADER_BYTES = 1 << 17  # the quantisation tables come before the image data, in the first few kilobytes
 
 
 def jpeg_quality_of(path: Path) -> float | None:
@@ -293,9 +293,13 @@ def jpeg_quality_of(path: Path) -> float | None:
     """
     try:
         with path.open("rb") as stream:
-            header = stream.read(_HEADER_BYTES)
+            return jpeg_quality_in(stream.read(HEADER_BYTES))
     except OSError:
         return None
+
+
+def jpeg_quality_in(header: bytes) -> float | None:
+    """:func:`jpeg_quality_of` the file whose first bytes (:data:`~icaocheck.io.HEADER_BYTES`) are ``header``."""
     table = _luminance_table(header)
     if table is None:
         return None

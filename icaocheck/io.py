@@ -230,6 +230,8 @@ def _heif_registered() -> bool:
 # 16-bit RGBA) plus room for metadata (ICC profiles, EXIF thumbnails); anything larger is refused
 # before it is read into memory.
 _MAX_BYTES_PER_PIXEL = 8
+# The start of a file an ImageRecord keeps: JPEG's quantisation tables come before the image data.
+HEADER_BYTES = 1 << 17
 _METADATA_ALLOWANCE_BYTES = 64 << 20
 
 # Leading bytes of the supported formats: a file that starts like one but that PIL cannot open
@@ -283,7 +285,7 @@ def load_image(path: str | Path, max_pixels: int, min_side: int | None = None) -
         # the refusal reasons say what matters, and on a report the warnings would only be noise.
         warnings.simplefilter("ignore")
         pixels, original_size, factor, notes = _decode(data, max_pixels, min_side)
-    return ImageRecord(name, pixels, original_size, float(factor), notes)
+    return ImageRecord(name, pixels, original_size, float(factor), notes, data[:HEADER_BYTES])
 
 
 def max_file_bytes(max_pixels: int) -> int:
@@ -546,7 +548,7 @@ def load_source(source: ImageSource, name: str, max_pixels: int, min_side: int |
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # as in load_image
         pixels, original_size, factor, notes = _decode(bytes(data), max_pixels, min_side)
-    return ImageRecord(name, pixels, original_size, float(factor), notes)
+    return ImageRecord(name, pixels, original_size, float(factor), notes, bytes(data[:HEADER_BYTES]))
 
 
 def read_file_object(source: BinaryIO) -> bytes:

@@ -51,6 +51,9 @@ class ImageRecord:
     original_size: tuple[int, int]  # (width, height) of the file as stored, after EXIF rotation
     scale: float = 1.0
     notes: tuple[str, ...] = ()
+    # The file's first bytes (format tables such as JPEG's quantisation live there), kept from the
+    # decode so that nothing reads the file again: it may be an object in storage. Empty for pixels.
+    header: bytes = b""
 
 
 @dataclass(frozen=True)
