@@ -50,6 +50,8 @@ def test_bench_json_reports_every_stage_and_the_machine() -> None:
     for key in ("model_loading_ms", "first_result_ms", "cold_start_ms", "photos_per_second", "peak_memory_mb"):
         assert report[key] > 0, key
     assert report["pipeline_to_decode_ratio"] > 1  # the pipeline decodes, then does more
+    fastest_total_ratio = stages["total"]["min_ms"] / report["bare_decode"]["min_ms"]
+    assert 1 < report["fastest_stages_to_decode_ratio"] <= fastest_total_ratio  # the stages leave out the glue
     assert set(MACHINE_FACTS) <= set(report["machine"])
     assert all(report["machine"][fact] for fact in MACHINE_FACTS)
     # The PNG's floor is the same picture re-encoded as a JPEG.
