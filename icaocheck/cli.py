@@ -359,6 +359,10 @@ def scan(
     except (ModelFileError, ModelCardError) as error:
         console.print(f"[red]error:[/] the installed models cannot be used: {error}", highlight=False)
         raise typer.Exit(EXIT_MODELS) from error
+    except SchedulerUnreachableError as error:
+        hint = f"; --resume continues {_shown(str(report_file))}" if report_file else ""
+        console.print(f"[red]error:[/] {_shown(str(error))}{hint}", highlight=False)
+        raise typer.Exit(EXIT_UNAVAILABLE) from error
     except OSError as error:
         # Inputs that cannot be read are report rows, never exceptions: this is the report itself.
         console.print(f"[red]error:[/] cannot write the report: {_shown(str(error))}", highlight=False)

@@ -238,6 +238,8 @@ class DaskExecutor:
         tasks = as_completed(first, loop=client.loop)
         try:
             for done in tasks:
+                if done.status == "cancelled":  # only the client cancels, and only when the scheduler is gone
+                    raise SchedulerUnreachableError(f"lost the connection to the Dask scheduler at {self.address}")
                 index, retry, _ = running.pop(done.key)
                 if retry is None and _killed_its_workers(done, KilledWorker):
                     done.release()

@@ -322,3 +322,51 @@ def test_walk_of_file_urls_follows_find_images_order_and_skips(tmp_path: Path):
     assert flat == [f"{root}/a.jpg"]
     assert skipped[0] == (f"{root}/b", "subfolder (scanned with --recursive)")
     assert list_url(f"{root}/a.jpg") == Listing(is_folder=False)
+
+
+def test_worker_with_other_models_refuses_to_audit(tmp_path: Path):
+    from icaocheck.batch import ModelsDifferError, _pipeline_for, models_fingerprint
+    from icaocheck.config import Config
+    from icaocheck.model_files import models_dir
+
+    models = tmp_path / "models"
+    shutil.copytree(models_dir(), models)
+    expected = models_fingerprint(models)  # what the client computed
+    card = models / "eyes.json"
+    card.write_text(card.read_text().replace("{", '{"retrained": true, ', 1))  # this worker's copy differs
+    with pytest.raises(ModelsDifferError, match=r"differ from the scan's \(eyes\.json\)"):
+        _pipeline_for((Config(), models, expected))
+
+
+def test_scheduler_with_local_workers_is_a_usage_error(tmp_path: Path):
+    done = _scan([str(EXAMPLES), "--scheduler", "tcp://127.0.0.1:1", "--workers", "2", "-o", str(tmp_path / "r.csv")])
+    assert done.returncode == 64 and "--workers counts local processes" in done.stderr
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_lost_scheduler_ends_the_scan_with_a_resumable_report(tmp_path: Path, archive: Path):
+    # Last: its own scheduler and worker, the scheduler killed in the middle of the scan.
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    command = [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port)]
+    scheduler = subprocess.Popen([*command, "--dashboard-address", "127.0.0.1:0"], cwd=tmp_path)
+    lost = Cluster(address, dict(os.environ), tmp_path, scheduler)
+    try:
+        lost.add_worker()
+        lost.wait_for_workers(1)
+        report = tmp_path / "lost.jsonl"
+        command = [str(BIN / "icaocheck"), "scan", str(archive), "-r", "--scheduler", address]
+        scan = subprocess.Popen([*command, "-o", str(report), "-q"], stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + SCAN_TIMEOUT_S
+        while not report.exists() or len(report.read_bytes().splitlines()) < 4:
+            assert scan.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        scheduler.send_signal(signal.SIGKILL)
+        _, errors = scan.communicate(timeout=SCAN_TIMEOUT_S)
+        assert scan.returncode == 69, errors
+        said = " ".join(errors.split())  # as the terminal wrapped it
+        assert "lost the connection to the Dask scheduler" in said and "--resume continues" in said
+        rows = _rows(report)
+        assert 4 <= len(rows) < 114 and len({row["path"] for row in rows}) == len(rows)
+    finally:
+        lost.stop()
