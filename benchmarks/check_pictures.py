@@ -112,7 +112,7 @@ def _pictures(pipeline: Pipeline, data: Path, scratch: Path) -> dict[str, tuple[
             "the public-domain astronaut portrait: a smile with teeth",
         ),
         "face_covered": (masked, "a CC0 portrait with its lower face painted over like a mask"),
-        "head_yaw": (lambda: _read(data, "eyes_open_1.jpg"), "eyes_open_1.jpg as it is: a turned head"),
+        "head_yaw": (lambda: _read(data, "eyes_closed_1.jpg"), "eyes_closed_1.jpg as it is: a turned head"),
         "head_pitch": (
             lambda: cv2.resize(webcam, None, fx=1.0, fy=0.4),
             "a CC0 portrait squashed to 40 % of its height (the face reads as tipped)",

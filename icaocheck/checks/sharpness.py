@@ -1,8 +1,11 @@
-"""Sharpness: variance of the Laplacian over the face, the photo shrunk to at most 96 px between the eyes.
+"""Sharpness: the variance of the Laplacian over the face as a share of the face's gray-value variance,
+the photo shrunk to at most 96 px between the eyes.
 
 Shrinking sets a common scale, so a large face's fine skin texture does not pass a blurred photo; a
 smaller face is read as it is (enlarging would only soften it). 96 px keeps the detail a blur of
-σ = 6 px per 1350 px removes: at 64 px a blurred close-up still measured 34, at 96 px 12.
+σ = 6 px per 1350 px removes. Dividing by the face's own contrast keeps a dark or flat photo from
+reading as blurred (that is the exposure checks' verdict): the raw Laplacian variance failed every
+darkened copy and a sharp video frame, this share fails neither.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ SHARPNESS_IED = 96.0  # at most this many pixels between the eyes when measuring
 @register
 class Sharpness(Check):
     name = "sharpness"
-    unit = "var"
+    unit = "%"
     needs = frozenset({"pixels", "landmarks"})
-    what = "the face's sharpness (variance of the Laplacian)"
-    limit = Limit(25.0, "at_least", "measured: bundled portraits 41-768; copies blurred by sigma 6 px per 1350 px 2-13")
+    what = "the face's sharpness (Laplacian variance over gray-value variance)"
+    limit = Limit(
+        2.5, "at_least", "measured: bundled portraits 7.8-46 %; copies blurred by sigma 6 px per 1350 px 0.36-1.14 %"
+    )
     ofiq = "Sharpness"
     order = 200
 
@@ -38,8 +43,9 @@ class Sharpness(Check):
         inner = cv2.erode(mask, np.ones((5, 5), np.uint8)).astype(bool)
         if inner.sum() < 64:
             raise ValueError("the face region is too small to measure its sharpness")
-        return float(laplacian[inner].var()), {}
+        contrast = max(float(gray[inner].astype(np.float32).var()), 1.0)
+        return 100.0 * float(laplacian[inner].var()) / contrast, {}
 
     def scalar(self, raw: float) -> float:
         # Our raw value is not OFIQ's (a random forest's); mapped so the threshold scores 50.
-        return clamp_scalar(100.0 * sigmoid(float(np.log(max(raw, 1e-6))), float(np.log(25.0)), 0.4))
+        return clamp_scalar(100.0 * sigmoid(float(np.log(max(raw, 1e-6))), float(np.log(2.5)), 0.4))
