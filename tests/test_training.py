@@ -467,27 +467,42 @@ def mouth_crops_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         writer.writerow(["path", "source", "attribute", "label", "kind", "group", "box", "licence", "note"])
         for name, (source, label) in photos.items():
             writer.writerow([str(examples / name), source, "mouth", label, "face", f"{source}:{name}", "", "", ""])
+        # A second source labelling one of the same photos, in that photo's group (as Helen and 300-W do).
+        shared = "portrait_cc0_webcam_1.jpg"
+        writer.writerow(
+            [str(examples / shared), "relabelled", "mouth", "closed", "face", f"webmorph:{shared}", "", "", ""]
+        )
     for _ in collect_crops(read_labels(labels, ("mouth",)), out / "crops"):
         pass
     return out / "crops"
 
 
-def test_excluding_a_source_drops_exactly_its_crops(mouth_crops_dir: Path) -> None:
+def test_excluding_a_source_drops_its_crops_and_its_groups(mouth_crops_dir: Path) -> None:
     every = load_data(mouth_crops_dir, "mouth")
-    assert set(every.sources) == {"roboflow_yawn", "webmorph", "skimage"}, every.skipped
+    assert set(every.sources) == {"roboflow_yawn", "webmorph", "skimage", "relabelled"}, every.skipped
     without = load_data(mouth_crops_dir, "mouth", exclude_sources=["webmorph"])
-    kept = every.sources != "webmorph"
+    kept = ~np.isin(every.sources, ["webmorph", "relabelled"])
     assert set(without.sources) == {"roboflow_yawn", "skimage"}
-    assert len(without) == kept.sum() == len(every) - 2
+    assert len(without) == kept.sum() == len(every) - 3
     np.testing.assert_array_equal(without.images, every.images[kept])
     np.testing.assert_array_equal(without.groups, every.groups[kept])
     # The others' split by group is unchanged: each crop keeps its side.
     for side_without, side_every in zip(without.split(), every.split(), strict=True):
-        np.testing.assert_array_equal(side_without.groups, side_every.groups[side_every.sources != "webmorph"])
+        np.testing.assert_array_equal(
+            side_without.groups, side_every.groups[~np.isin(side_every.sources, ["webmorph", "relabelled"])]
+        )
+    # Leaving out the second source takes the first source's crop of the shared photo with it, not its other photos.
+    assert set(load_data(mouth_crops_dir, "mouth", exclude_sources=["relabelled"]).sources) == {
+        "roboflow_yawn",
+        "webmorph",
+        "skimage",
+    }
 
 
 def test_excluding_a_source_the_crops_lack_is_refused(mouth_crops_dir: Path) -> None:
-    with pytest.raises(ValueError, match="expected sources among roboflow_yawn, skimage, webmorph, got webmorf"):
+    with pytest.raises(
+        ValueError, match="expected sources among relabelled, roboflow_yawn, skimage, webmorph, got webmorf"
+    ):
         load_data(mouth_crops_dir, "mouth", exclude_sources=["webmorf"])
 
 

@@ -108,6 +108,7 @@ def _reusable(card_path: Path, source: str, epochs: int, seed: int, crops_sha256
     data, training = card.get("data", {}), card.get("training", {})
     return (
         data.get("excluded_sources") == [source]
+        and bool(data.get("excluded_with"))
         and data.get("input_sha256") == crops_sha256
         and (training.get("epochs"), training.get("seed")) == (epochs, seed)
     )

@@ -84,15 +84,19 @@ class CropSet:
         )
 
     def without_sources(self, sources: Collection[str]) -> CropSet:
-        """The crops of every source but ``sources``, each of which must be one of the crops' sources.
+        """The crops of every source but ``sources``, less any crop that shares a group with theirs.
 
-        A misspelt source would otherwise leave the data unchanged and a "without S" model trained on S.
+        Groups cross sources where two sources hold the same photos (CEW's eye patches are cut from
+        CEW's closed faces; Helen's mouth labels and 300-W's landmarks label the same Helen photos):
+        keeping those crops would show the model the left-out source's faces. Each source must be one
+        of the crops' sources: a misspelt one would otherwise leave the data unchanged.
         """
         present = set(self.sources.tolist())
         unknown = sorted(set(sources) - present)
         if unknown:
             raise ValueError(f"expected sources among {', '.join(sorted(present))}, got {', '.join(unknown)}")
-        return self.subset(~np.isin(self.sources, sorted(sources)))
+        left_out = np.isin(self.sources, sorted(sources))
+        return self.subset(~(left_out | np.isin(self.groups, np.unique(self.groups[left_out]))))
 
     def split(self) -> tuple[CropSet, CropSet]:
         """``(train, validation)`` by :func:`split_of`; crops of test groups are in neither."""

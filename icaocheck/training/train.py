@@ -280,8 +280,9 @@ def train_attribute(
     ``threads`` sets torch's intra-op threads, ``workers`` the data-loading processes
     (0: augment in this process), ``device`` "auto" (CUDA when present), "cpu" or "cuda".
     ``spec`` None takes :func:`default_spec`; ``augmentation`` None trains on the crops as they are.
-    ``exclude_sources`` leaves those sources' crops out of both training and epoch choice (the split of
-    the others by group is unchanged), for measuring the model on a source it never saw.
+    ``exclude_sources`` leaves those sources' crops, and any crop sharing a group with them, out of both
+    training and epoch choice (the split of the others by group is unchanged), for measuring the model
+    on a source it never saw.
     """
     started = time.perf_counter()
     if epochs < 1:
@@ -301,7 +302,7 @@ def train_attribute(
     if crops.skipped:
         log(f"skipped manifest rows: {crops.skipped}")
     if exclude_sources:
-        log(f"left out: every crop of {', '.join(sorted(exclude_sources))}")
+        log(f"left out: every crop of {', '.join(sorted(exclude_sources))} and of the groups they hold")
 
     spec = spec or default_spec(data_attribute)
     if spec.input_size != crops.images.shape[1]:
@@ -358,6 +359,7 @@ def train_attribute(
             },
             "split_rule": SPLIT_RULE,
             "excluded_sources": sorted(exclude_sources),
+            "excluded_with": "every crop of a group the excluded sources hold" if exclude_sources else "",
             "train": train.counts(),
             "validation": validation.counts(),
             "skipped_rows": crops.skipped,
