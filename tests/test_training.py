@@ -555,3 +555,26 @@ def test_retrained_results_pool_by_counts_and_merge_from_their_json(tmp_path: Pa
         retrained.merged([first, first], "mouth")
     with pytest.raises(ValueError, match="expected results of eyes"):
         retrained.merged([first], "eyes")
+
+
+def test_retrained_figures_do_not_calibrate_on_the_left_out_sources_photos() -> None:
+    pytest.importorskip("torch")
+    from icaocheck.evaluate import Decision, LabelledPath, PhotoScore, calibrate
+    from icaocheck.training.cross_source import source_figures
+
+    def row(source: str, group: str, label: int, split: str, score: float) -> PhotoScore:
+        return PhotoScore(LabelledPath(f"{group}.jpg", label, source, group, split), "ok", {"cnn": score})
+
+    cnn = Decision("CNN", cnn=("cnn",))
+    calibration_rows = [row("b", f"b{i}", int(i >= 3), "validation", 0.1 + 0.1 * i + 0.3 * (i >= 3)) for i in range(6)]
+    # "b" labels one of "a"'s photos too: calibrating on it would be calibrating on "a".
+    shared = row("b", "a0", 0, "validation", 0.85)
+    table = [row("a", "a0", 1, "train", 0.9), row("a", "a1", 0, "test", 0.2), shared, *calibration_rows]
+    figures = source_figures(cnn, table, "a")
+    assert figures is not None
+    assert (
+        figures.threshold
+        == calibrate(cnn, calibration_rows).threshold
+        != calibrate(cnn, [*calibration_rows, shared]).threshold
+    )
+    assert (figures.held_out.photos, figures.every_photo.photos) == (1, 2)

@@ -10,9 +10,10 @@ evaluation photos:
 2. the held-out photos of every source and every labelled photo of S are scored through the whole
    pipeline with that folder (:func:`icaocheck.evaluate.collect_scores`);
 3. each decision (CNN, geometry, their fusion: :data:`icaocheck.evaluate.DECISIONS`) is calibrated
-   on the validation photos of the *other* sources and measured on S: on its held-out photos (the
-   photos calibration-only cross-source measures, for a like-for-like comparison) and on every photo
-   of S (S was never trained on, so its train groups are fair game too, and the samples are larger).
+   on the validation photos of the *other* sources (less any photo in one of S's groups) and measured
+   on S: on its held-out photos (the photos calibration-only cross-source measures, for a like-for-like
+   comparison) and on every photo of S (S was never trained on, so its train groups are fair game
+   too, and the samples are larger).
 
 Pooled figures add every source's errors, each photo judged at its own source's threshold. This
 module needs torch (the ``train`` extra).
@@ -153,10 +154,16 @@ def model_without(
 def source_figures(decision: Decision, table: Sequence[PhotoScore], source: str) -> SourceFigures | None:
     """``decision`` calibrated on the other sources' validation photos of ``table``, measured on ``source``.
 
-    None when the other sources' validation photos hold one class only (nothing to calibrate on).
+    Photos of another source in a group of ``source``'s (the same photo labelled by two sources) are
+    not calibrated on. None when the other sources' validation photos hold one class only.
     """
     usable = [row for row in table if row.has(decision.columns)]
-    others = [r for r in usable if r.photo.source != source and r.photo.split == Split.VALIDATION.value]
+    groups = {row.photo.group for row in table if row.photo.source == source}
+    others = [
+        r
+        for r in usable
+        if r.photo.source != source and r.photo.group not in groups and r.photo.split == Split.VALIDATION.value
+    ]
     if len({row.photo.label for row in others}) < 2:
         return None
     calibration = calibrate(decision, others)
