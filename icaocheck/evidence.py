@@ -1,9 +1,10 @@
 """One photo's evidence: what the checks read, computed on first request and kept.
 
-The pipeline hands over what it already has (decoded pixels, faces, the 68 landmarks, the crops);
-every other product (gray pixels unless given, a gray copy of the photo normalised to a fixed eye distance, the face
-region's mask and luminance, the head pose, the JPEG quantisation quality, the attention mesh) is
-made the first time a check asks for it, so nothing is computed that no enabled check reads.
+The pipeline hands over what it already has (decoded pixels and their gray copy, faces, the 68 landmarks,
+the crops, the attention mesh when it placed one, the file's first bytes); every other product (a gray copy
+of the photo normalised to a fixed eye distance, the face region's mask and luminance histogram, the head
+pose, the JPEG quality from the quantisation table or the block edges) is made the first time a check asks
+for it, so nothing is computed that no enabled check reads.
 
 Coordinates: ``faces`` and ``landmarks`` are in the file's pixels (as in :class:`ImageResult`);
 ``points`` are the landmarks in the decoded pixels; ``normalised_*`` products are the gray photo scaled
@@ -14,7 +15,7 @@ so that the eye centres are :data:`NORMALISED_IED` pixels apart, which makes pix
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -76,8 +77,8 @@ class FaceRegion:
 class PhotoEvidence:
     """What is known of one photo and its assessed face; products are computed on demand and cached.
 
-    ``mesh`` is the attention mesh when the pipeline placed it; else ``mesh_source`` places it when a
-    check first asks (neither: :attr:`mesh` is None). ``models`` are the loaded attribute classifiers.
+    ``mesh`` is the attention mesh when the pipeline placed it (it does whenever a loaded model card fuses
+    with it), else None. ``models`` are the loaded attribute classifiers.
     """
 
     def __init__(
@@ -89,7 +90,6 @@ class PhotoEvidence:
         crops: Crops,
         gray: np.ndarray | None = None,
         mesh: FaceMesh | None = None,
-        mesh_source: Callable[[], FaceMesh] | None = None,
         models: Mapping[str, AttributeModel | None] | None = None,
     ) -> None:
         if not faces or not 0 <= assessed < len(faces):
@@ -101,8 +101,7 @@ class PhotoEvidence:
         self.landmarks = landmarks
         self.crops = crops
         self._gray = gray
-        self._mesh = mesh
-        self._mesh_source = mesh_source
+        self.mesh = mesh  # in the file's pixels
         self.models = dict(models or {})  # model name -> loaded classifier (None: its file is missing)
 
     # -- pixels -----------------------------------------------------------------------------------
@@ -217,15 +216,6 @@ class PhotoEvidence:
         if period < 2 or not period.is_integer():
             return None
         return block_edge_ratio(self.gray, face_region_of(self.gray, self.points, self.ied).box, int(period))
-
-    # -- the attention mesh -----------------------------------------------------------------------
-
-    @property
-    def mesh(self) -> FaceMesh | None:
-        """The attention mesh in the file's pixels; None when its model is not available."""
-        if self._mesh is None and self._mesh_source is not None:
-            self._mesh = self._mesh_source()
-        return self._mesh
 
 
 # The nose tip's depth in front of the outer eye corners over half their distance: about 36 mm over 45 mm
