@@ -164,6 +164,14 @@ def test_registry_refuses_unknown_needs_and_a_name_twice() -> None:
             name = "odd_for_test"
             needs = frozenset({"telepathy"})
 
+    with pytest.raises(ValueError, match="expected an OFIQ measure among"):
+
+        @register
+        class Misnamed(Check):
+            name = "misnamed_for_test"
+            needs = frozenset({"pixels"})
+            ofiq = "Sharpnes"
+
     existing = registered()[0]
     with pytest.raises(ValueError, match="expected a new check name"):
         register(type("Copy", (existing,), {}))

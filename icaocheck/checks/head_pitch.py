@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import math
-
-from icaocheck.checks.registry import Check, Limit, clamp_scalar, register
-from icaocheck.evidence import PhotoEvidence
+from icaocheck.checks.base import HeadAngleCheck
+from icaocheck.checks.registry import Limit, register
 
 
 @register
-class HeadPitch(Check):
+class HeadPitch(HeadAngleCheck):
     name = "head_pitch"
-    unit = "deg"
-    needs = frozenset({"landmarks", "pose"})
+    angle = "pitch"
     what = "the head's nod (pitch, absolute)"
     limit = Limit(
         35.0,
@@ -21,10 +18,3 @@ class HeadPitch(Check):
     )
     ofiq = "HeadPosePitch"
     order = 110
-
-    def measure(self, evidence: PhotoEvidence) -> tuple[float, dict[str, float]]:
-        pitch = evidence.pose.pitch
-        return abs(pitch), {"signed": pitch}
-
-    def scalar(self, raw: float) -> float:
-        return clamp_scalar(100.0 * math.cos(math.radians(raw)) ** 2)  # OFIQ's head-pose mapping

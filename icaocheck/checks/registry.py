@@ -152,10 +152,12 @@ _ORDERED: list[tuple[type[Check], ...]] = []  # the registry in report order, wh
 
 
 def register(cls: type[Check]) -> type[Check]:
-    """Class decorator: add a check to the registry (its name must be new, its needs known)."""
+    """Class decorator: add a check to the registry (its name must be new, its needs and OFIQ measure known)."""
     unknown = set(cls.needs) - NEEDS
     if unknown:
         raise ValueError(f"expected needs among {sorted(NEEDS)}, got {sorted(unknown)} in {cls.__name__}")
+    if cls.ofiq is not None and cls.ofiq not in OFIQ_ORDER:
+        raise ValueError(f"expected an OFIQ measure among {', '.join(OFIQ_ORDER)}, got {cls.ofiq!r} in {cls.__name__}")
     if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
         raise ValueError(f"expected a new check name, got {cls.name!r} twice")
     _REGISTRY[cls.name] = cls
