@@ -228,7 +228,7 @@ def test_a_new_check_is_one_class_and_appears_everywhere() -> None:
         result = Pipeline(settings.config).audit(EXAMPLES / "portrait_cc0_zoom_30cm.jpg")
         check = result.check(name)
         assert check is not None and check.threshold == 0.001 and check.verdict is Verdict.FAIL
-        assert "above the maximum of 0.001 share" in check.reason
+        assert check.reason.endswith(f"is {check.value:.3g}, above the maximum of 0.001")
         assert result.timings_ms[f"check_{name}"] >= 0
         values = _ofiq_row(result)
         assert float(values["NoHeadCoverings"]) == pytest.approx(check.value, abs=1e-6)

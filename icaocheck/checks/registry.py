@@ -137,10 +137,13 @@ class Check:
         if self.limit.met(raw, threshold):
             return CheckResult(self.name, Verdict.PASS, raw, threshold, self.unit, "", details)
         side = "above the maximum" if self.limit.passes == "at_most" else "below the minimum"
-        reason = f"{self.what} is {_shown(raw)} {self.unit}, {side} of {_shown(threshold)} {self.unit}".replace(
-            "  ", " "
-        )
+        # Shares and ratios read as bare numbers ("0.27, above the maximum of 0.25"), other units after them.
+        unit = "" if self.unit in _UNITLESS else f" {self.unit}"
+        reason = f"{self.what} is {_shown(raw)}{unit}, {side} of {_shown(threshold)}{unit}"
         return CheckResult(self.name, Verdict.FAIL, raw, threshold, self.unit, reason, details)
+
+
+_UNITLESS = frozenset({"", "share", "share²", "ratio"})
 
 
 def _shown(value: float) -> str:
