@@ -2,8 +2,12 @@
 
 Each sample gets one affine warp (rescale, rotation, shift and optional mirror folded into a
 single matrix), optional loss of resolution or Gaussian blur, one lookup table for
-brightness/contrast/gamma, optional Gaussian noise and optional JPEG re-encoding, in the
-order a camera would: optics, exposure, sensor, compression.
+brightness/contrast/gamma, an optional directional light ramp, optional Gaussian noise and
+optional JPEG re-encoding, in the order a camera would: optics, exposure, sensor, compression.
+
+The light ramp and the strong gamma (both off by default, on in :data:`ROBUST_AUGMENTATION`)
+imitate studio portraits under strong side or centre light, where the shipped mouth model
+raises most of its false alarms (issue 8).
 
 The blur, resolution, noise and JPEG steps matter beyond variety: the training sources differ
 in sharpness and compression (24×24 eye patches upscaled, 400 px web photos, video frames), and
@@ -34,10 +38,35 @@ class AugmentConfig:
     brightness: float = 0.15  # ± added to [0, 1] intensities
     contrast_range: tuple[float, float] = (0.7, 1.3)
     gamma_range: tuple[float, float] = (0.7, 1.4)
+    strong_gamma_probability: float = 0.0  # draw gamma from strong_gamma_range instead of gamma_range
+    strong_gamma_range: tuple[float, float] = (0.5, 2.0)
+    light_probability: float = 0.0
+    light_radial_share: float = 0.5  # of the lit samples: a radial spot rather than a linear ramp
+    light_strength_range: tuple[float, float] = (0.2, 0.6)  # gain swing from the ramp's dark to lit end
     noise_probability: float = 0.3
     noise_sigma_range: tuple[float, float] = (2.0, 8.0)  # grey levels
     jpeg_probability: float = 0.4
     jpeg_quality_range: tuple[int, int] = (30, 95)
+
+    def __post_init__(self) -> None:
+        for name in (
+            "downscale_probability",
+            "blur_probability",
+            "noise_probability",
+            "jpeg_probability",
+            "strong_gamma_probability",
+            "light_probability",
+            "light_radial_share",
+        ):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"expected {name} in [0, 1], got {value}")
+        low, high = self.light_strength_range
+        if not 0.0 <= low <= high < 2.0:
+            raise ValueError(f"expected 0 <= light_strength_range[0] <= [1] < 2, got {self.light_strength_range}")
+        low, high = self.strong_gamma_range
+        if not 0.0 < low <= high:
+            raise ValueError(f"expected 0 < strong_gamma_range[0] <= [1], got {self.strong_gamma_range}")
 
     def describe(self) -> list[str]:
         """One line per transform, for the model card."""
@@ -57,10 +86,33 @@ def _affine(size: int, rng: np.random.Generator, config: AugmentConfig) -> np.nd
     return matrix
 
 
+# The augmentation for issue 8's robust training: light from one side or a spot, and strong gamma.
+ROBUST_AUGMENTATION = AugmentConfig(strong_gamma_probability=0.3, light_probability=0.4)
+
+
+def light_gain(size: int, strength: float, direction: float, radial: bool) -> np.ndarray:
+    """A (size, size) multiplicative gain of mean about 1 that swings by ``strength`` across the crop.
+
+    Linear: the gain rises along ``direction`` (radians, 0 = towards +x, i.e. lit from the right).
+    Radial: a spot centred at ``direction``'s side of the crop, half the side from the centre, bright
+    there and falling off with distance; a negative ``strength`` turns either into a shadow.
+    """
+    coords = (np.arange(size, dtype=np.float64) - (size - 1) / 2.0) / size  # about -0.5 .. 0.5
+    x, y = np.meshgrid(coords, coords)
+    ux, uy = np.cos(direction), np.sin(direction)
+    if radial:
+        distance = np.hypot(x - 0.5 * ux, y - 0.5 * uy)  # 0 at the spot, up to about 1.2
+        ramp = 0.5 - distance / np.sqrt(2.0)  # in about [-0.5, 0.5], highest at the spot
+    else:
+        ramp = (x * ux + y * uy) / max(abs(ux) + abs(uy), 1e-9)  # in [-0.5, 0.5]
+    return 1.0 + strength * ramp
+
+
 def _tone_table(rng: np.random.Generator, config: AugmentConfig) -> np.ndarray:
     """Gamma, then contrast about mid-grey, then brightness, as one 256-entry table."""
     levels = np.arange(256, dtype=np.float64) / 255.0
-    gamma = rng.uniform(*config.gamma_range)
+    strong = config.strong_gamma_probability > 0 and rng.random() < config.strong_gamma_probability
+    gamma = rng.uniform(*(config.strong_gamma_range if strong else config.gamma_range))
     contrast = rng.uniform(*config.contrast_range)
     brightness = rng.uniform(-config.brightness, config.brightness)
     levels = (levels**gamma - 0.5) * contrast + 0.5 + brightness
@@ -86,6 +138,11 @@ def augment(image: np.ndarray, rng: np.random.Generator, config: AugmentConfig |
     if rng.random() < config.blur_probability:
         out = cv2.GaussianBlur(out, (0, 0), rng.uniform(*config.blur_sigma_range))
     out = cv2.LUT(out, _tone_table(rng, config))
+    if config.light_probability > 0 and rng.random() < config.light_probability:
+        # Skipped draws when off keep the random stream, and so the default augmentation, as before.
+        strength = rng.uniform(*config.light_strength_range) * rng.choice((-1.0, 1.0))
+        gain = light_gain(size, strength, rng.uniform(0.0, 2.0 * np.pi), rng.random() < config.light_radial_share)
+        out = np.clip(np.rint(out * gain), 0, 255).astype(np.uint8)
     if rng.random() < config.noise_probability:
         noise = rng.normal(0.0, rng.uniform(*config.noise_sigma_range), size=out.shape)
         out = np.clip(out + noise, 0, 255).astype(np.uint8)
