@@ -20,11 +20,14 @@ from icaocheck.training import metrics
 from icaocheck.training.augment import AugmentConfig, augment, augment_batch
 from icaocheck.training.command import main
 from icaocheck.training.data import (
+    UNKNOWN_TONE,
     CropSet,
     load_crops,
     load_data,
     resolve_attribute,
     sample_weights,
+    skin_tone_groups,
+    tone_balanced_weights,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -578,3 +581,78 @@ def test_retrained_figures_do_not_calibrate_on_the_left_out_sources_photos() -> 
         != calibrate(cnn, [*calibration_rows, shared]).threshold
     )
     assert (figures.held_out.photos, figures.every_photo.photos) == (1, 2)
+
+
+# ---------------------------------------------------------------- skin-tone balanced sampling
+
+
+@pytest.fixture(scope="module")
+def face_crops_dir(tmp_path_factory: pytest.TempPathFactory, pipeline) -> Path:
+    """A cover crops folder cut by the pipeline from the example photos, all uncovered faces; photos
+    without a face get a no_face row, and each face is listed twice (two crops of one photo, as
+    augmented copies are) to check the tones stay aligned with the crops."""
+    from icaocheck.io import load_image
+
+    examples = Path(__file__).resolve().parent.parent / "examples" / "photos"
+    out = tmp_path_factory.mktemp("faces")
+    (out / "face").mkdir()
+    rows = []
+    for photo in sorted(examples.glob("*.[jp][pn]g")):
+        analysis = pipeline.analyse(load_image(photo, pipeline.config.max_image_pixels))
+        source = "webcam" if "webcam" in photo.name else "examples"
+        if analysis.crops is None:
+            row = _row("", "", "cover", "uncovered", source, photo.stem, status="no_face")
+            rows.append({**row, "source_path": photo.name})
+            continue
+        cv2.imwrite(str(out / "face" / f"{photo.stem}.png"), analysis.crops.face)
+        for _ in range(2):
+            row = _row(f"face/{photo.stem}.png", "face", "cover", "uncovered", source, photo.stem)
+            rows.append({**row, "source_path": photo.name})
+    with (out / "manifest.csv").open("w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=MANIFEST_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return out
+
+
+def test_skin_tone_groups_follow_the_crops_and_measure_the_photos(face_crops_dir: Path, pipeline) -> None:
+    examples = Path(__file__).resolve().parent.parent / "examples" / "photos"
+    crops = load_crops(face_crops_dir, "cover")
+    tones = skin_tone_groups(face_crops_dir, "cover", examples, pipeline)
+    assert len(tones) == len(crops) and crops.skipped == {"status no_face": 4}
+    # Two crops per photo, side by side in the manifest: the same tone for both.
+    assert np.array_equal(tones[0::2], tones[1::2])
+    by_group = dict(zip(crops.groups.tolist(), tones.tolist(), strict=True))
+    # The committed examples' cheeks: the 600x800 portrait is very light, the CC0 webcam portraits dark.
+    assert by_group["portrait_600x800"] == "very light"
+    assert by_group["portrait_cc0_webcam_1"] == by_group["portrait_cc0_webcam_3"] == "dark"
+    assert len(set(tones.tolist())) >= 4
+
+
+def test_tone_balanced_weights_share_the_uncovered_draws_evenly(face_crops_dir: Path, pipeline) -> None:
+    examples = Path(__file__).resolve().parent.parent / "examples" / "photos"
+    crops = load_crops(face_crops_dir, "cover")
+    tones = skin_tone_groups(face_crops_dir, "cover", examples, pipeline)
+    tones[0] = tones[1] = UNKNOWN_TONE  # one photo without skin colour: it keeps its share
+    base = sample_weights(crops.labels, crops.sources)
+    balanced = tone_balanced_weights(base, crops.labels, tones)
+    assert balanced.sum() == pytest.approx(1.0)
+    assert balanced[:2].sum() == pytest.approx(base[:2].sum())
+    known = tones != UNKNOWN_TONE
+    shares = [balanced[tones == name].sum() for name in np.unique(tones[known])]
+    assert np.allclose(shares, shares[0])
+    # Without balance the very light faces (most of the examples) take more than their even share.
+    assert base[tones == "very light"].sum() > shares[0] * 1.5
+    # Within a group, the source balance of ``base`` holds: same ratios as before.
+    light = tones == "very light"
+    assert np.allclose(balanced[light] / base[light], balanced[light][0] / base[light][0])
+
+
+def test_tone_balanced_weights_leave_the_other_class_alone() -> None:
+    labels = np.array([0, 0, 0, 1, 1])
+    base = sample_weights(labels, np.array(["a", "a", "b", "a", "b"]))
+    balanced = tone_balanced_weights(base, labels, np.array(["dark", "light", "light", "dark", "dark"]))
+    assert np.allclose(balanced[3:], base[3:])
+    assert balanced[0] == pytest.approx(balanced[1:3].sum())
+    with pytest.raises(ValueError, match="expected weights, labels and tone groups of one length"):
+        tone_balanced_weights(base, labels, np.array(["dark"]))

@@ -16,15 +16,21 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from icaocheck.config import CropConfig
+from icaocheck.io import ImageReadError, load_image
+from icaocheck.skin_tone import individual_typology_angle, ita_group
 from icaocheck.split import HELD_OUT_FRACTION, TEST_FRACTION, Split, split_of
+
+if TYPE_CHECKING:
+    from icaocheck.pipeline import Pipeline
 
 MANIFEST_NAME = "manifest.csv"
 SPLIT_RULE = (
@@ -165,27 +171,15 @@ def load_crops(data_dir: Path, attribute: str, crops: CropConfig | None = None) 
     images: list[np.ndarray] = []
     rows: list[tuple[int, str, str, str]] = []
     skipped: Counter[str] = Counter()
-    with (data_dir / MANIFEST_NAME).open(newline="") as stream:
-        for row in csv.DictReader(stream):
-            if row["attribute"] != attribute:
-                continue
-            if row["status"] != "ok":
-                skipped[f"status {row['status']}"] += 1
-                continue
-            if row["label"] not in classes:
-                skipped[f"label {row['label']}"] += 1
-                continue
-            if row["crop_kind"] not in CROP_KINDS[attribute]:
-                skipped[f"crop kind {row['crop_kind']}"] += 1
-                continue
-            path = data_dir / row["crop_path"]
-            image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-            if image is None:
-                raise ValueError(f"crop {path} listed in the manifest cannot be read")
-            if image.shape != (size, size):
-                raise ValueError(f"crop {path} is {image.shape[1]}x{image.shape[0]}, expected {size}x{size}")
-            images.append(image)
-            rows.append((classes[row["label"]], row["group"], row["source"], row["crop_kind"]))
+    for row in _usable_rows(data_dir, attribute, skipped):
+        path = data_dir / row["crop_path"]
+        image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        if image is None:
+            raise ValueError(f"crop {path} listed in the manifest cannot be read")
+        if image.shape != (size, size):
+            raise ValueError(f"crop {path} is {image.shape[1]}x{image.shape[0]}, expected {size}x{size}")
+        images.append(image)
+        rows.append((classes[row["label"]], row["group"], row["source"], row["crop_kind"]))
     if not rows:
         raise ValueError(f"{data_dir / MANIFEST_NAME} lists no usable {attribute} crops")
     labels, groups, sources, kinds = zip(*rows, strict=True)
@@ -198,6 +192,23 @@ def load_crops(data_dir: Path, attribute: str, crops: CropConfig | None = None) 
         np.array(kinds, dtype=str),
         dict(sorted(skipped.items())),
     )
+
+
+def _usable_rows(data_dir: Path, attribute: str, skipped: Counter[str]) -> Iterator[dict[str, str]]:
+    """The manifest rows :func:`load_crops` uses, in order; each other row of ``attribute`` counted in ``skipped``."""
+    classes = (NEGATIVE_LABEL[attribute], POSITIVE_LABEL[attribute])
+    with (data_dir / MANIFEST_NAME).open(newline="") as stream:
+        for row in csv.DictReader(stream):
+            if row["attribute"] != attribute:
+                continue
+            if row["status"] != "ok":
+                skipped[f"status {row['status']}"] += 1
+            elif row["label"] not in classes:
+                skipped[f"label {row['label']}"] += 1
+            elif row["crop_kind"] not in CROP_KINDS[attribute]:
+                skipped[f"crop kind {row['crop_kind']}"] += 1
+            else:
+                yield row
 
 
 def load_data(
@@ -257,3 +268,55 @@ def sample_weights(labels: np.ndarray, sources: np.ndarray, source_balance: floa
         shares /= shares.sum()
         weights[in_class] = shares[inverse] / counts[inverse] / len(present)
     return weights
+
+
+UNKNOWN_TONE = ""  # no skin colour to measure: gray photo, colour cast, or no face found again
+
+
+def skin_tone_groups(data_dir: Path, attribute: str, photos_root: Path, pipeline: Pipeline) -> np.ndarray:
+    """The ITA group (:func:`icaocheck.skin_tone.ita_group`) of each crop :func:`load_crops` reads, in its order.
+
+    Measured on the cheeks of the largest face in the colour photo the crop was cut from
+    (``photos_root / source_path``, the manifest's path below the labels' folder), with the
+    pipeline's 68 landmarks: the crops are gray. :data:`UNKNOWN_TONE` where there is none.
+    """
+    tones: dict[str, str] = {}
+    groups = []
+    for row in _usable_rows(data_dir, attribute, Counter()):
+        if row["source_path"] not in tones:
+            tones[row["source_path"]] = _photo_tone(photos_root / row["source_path"], pipeline)
+        groups.append(tones[row["source_path"]])
+    return np.array(groups, dtype=str)
+
+
+def _photo_tone(path: Path, pipeline: Pipeline) -> str:
+    try:
+        record = load_image(path, pipeline.config.max_image_pixels)
+    except ImageReadError:
+        return UNKNOWN_TONE
+    analysis = pipeline.analyse(record)
+    angle = None if analysis.landmarks is None else individual_typology_angle(record.pixels, analysis.landmarks)
+    return UNKNOWN_TONE if angle is None else ita_group(angle)
+
+
+def tone_balanced_weights(
+    weights: np.ndarray, labels: np.ndarray, tone_groups: np.ndarray, label: int = 0
+) -> np.ndarray:
+    """``weights`` (e.g. :func:`sample_weights`) with the draws of class ``label`` shared evenly by skin-tone group.
+
+    Off unless called. For the cover model's uncovered faces (label 0): false alarms concentrate on
+    dark skin in dim light (issue 8), a group the sources hold few of. Each known group gets the same
+    share of the class's draws, split within the group as ``weights`` split it (so source balance
+    holds inside a group); crops of :data:`UNKNOWN_TONE` keep their share; other classes are unchanged.
+    """
+    lengths = (len(weights), len(labels), len(tone_groups))
+    if len(set(lengths)) != 1:
+        raise ValueError(f"expected weights, labels and tone groups of one length, got lengths {lengths}")
+    balanced = weights.astype(np.float64)
+    known = (labels == label) & (tone_groups != UNKNOWN_TONE)
+    names = np.unique(tone_groups[known])
+    share = weights[known].sum() / max(len(names), 1)
+    for name in names:
+        members = known & (tone_groups == name)
+        balanced[members] = weights[members] / weights[members].sum() * share
+    return balanced
