@@ -36,6 +36,8 @@ from rich.progress import (
 from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
+from icaocheck.training.augment import Augmentation
+
 if TYPE_CHECKING:
     from icaocheck.resume import RunRecord
     from icaocheck.scan import Scan
@@ -889,6 +891,13 @@ def train(
         list[str] | None,
         typer.Option(help="Leave this source's crops out of training and epoch choice (repeatable)."),
     ] = None,
+    augmentation: Annotated[
+        Augmentation,
+        typer.Option(
+            metavar="PRESET",
+            help="default (as the shipped models), robust (adds directional light and strong gamma) or none.",
+        ),
+    ] = Augmentation.DEFAULT,
 ) -> None:
     """Train one attribute model on crops (needs the `train` extra: torch), export ONNX and its model card."""
     import shlex
@@ -917,6 +926,7 @@ def train(
             device=device,
             run_dir=run_dir,
             exclude_sources=exclude_source or (),
+            augmentation=augmentation.config(),
             command_line=shlex.join(["icaocheck", *sys.argv[1:]]),
             log=console.print,
         )

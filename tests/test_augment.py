@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from icaocheck.io import load_image
-from icaocheck.training.augment import ROBUST_AUGMENTATION, AugmentConfig, augment, light_gain
+from icaocheck.training.augment import ROBUST_AUGMENTATION, Augmentation, AugmentConfig, augment, light_gain
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "photos" / "portrait_600x800.jpg"
 
@@ -145,3 +145,10 @@ def test_robust_augmentation_keeps_form_and_changes_the_crop(mouth_crop: np.ndar
 def test_config_refuses_values_out_of_range(changes: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="expected"):
         AugmentConfig(**changes)
+
+
+def test_train_presets_name_the_configs_training_uses():
+    assert Augmentation("default").config() == AugmentConfig()
+    assert Augmentation("robust").config() is ROBUST_AUGMENTATION
+    assert ROBUST_AUGMENTATION.light_probability > 0 and ROBUST_AUGMENTATION.strong_gamma_probability > 0
+    assert Augmentation("none").config() is None

@@ -18,6 +18,7 @@ the eye or mouth.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from enum import Enum
 
 import cv2
 import numpy as np
@@ -88,6 +89,18 @@ def _affine(size: int, rng: np.random.Generator, config: AugmentConfig) -> np.nd
 
 # The augmentation for issue 8's robust training: light from one side or a spot, and strong gamma.
 ROBUST_AUGMENTATION = AugmentConfig(strong_gamma_probability=0.3, light_probability=0.4)
+
+
+class Augmentation(str, Enum):
+    """The augmentation presets ``icaocheck train --augmentation`` offers."""
+
+    DEFAULT = "default"  # what the shipped models were trained with
+    ROBUST = "robust"  # the default plus directional light and strong gamma
+    NONE = "none"  # the crops as they are
+
+    def config(self) -> AugmentConfig | None:
+        presets = {Augmentation.DEFAULT: AugmentConfig(), Augmentation.ROBUST: ROBUST_AUGMENTATION}
+        return presets.get(self)
 
 
 def light_gain(size: int, strength: float, direction: float, radial: bool) -> np.ndarray:

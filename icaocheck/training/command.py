@@ -7,6 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from icaocheck.training.augment import Augmentation
 from icaocheck.training.data import MODEL_ATTRIBUTE, load_crops, resolve_attribute
 
 
@@ -28,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--source-balance", type=float, default=0.5)
     train.add_argument(
         "--exclude-source", action="append", default=[], help="leave this source's crops out (repeatable)"
+    )
+    train.add_argument(
+        "--augmentation", choices=[preset.value for preset in Augmentation], default=Augmentation.DEFAULT.value
     )
     train.add_argument("--run-dir", type=Path, default=None, help="also keep the checkpoint and history here")
 
@@ -62,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         learning_rate=args.lr,
         source_balance=args.source_balance,
         exclude_sources=args.exclude_source,
+        augmentation=Augmentation(args.augmentation).config(),
         run_dir=args.run_dir,
         command_line=command_line,
     )
