@@ -165,8 +165,8 @@ def test_cluster_scan_equals_local_scan_row_for_row(cluster: Cluster, archive: P
     assert rows == local_rows  # same order, same values: boxes, landmarks, every check
 
 
-def test_worker_killed_mid_scan_loses_no_photo(cluster: Cluster, archive: Path, tmp_path: Path, local_rows):
-    report = tmp_path / "killed.jsonl"
+def _scan_under_way(cluster: Cluster, archive: Path, report: Path) -> subprocess.Popen:
+    """A JSONL scan of ``archive`` on the cluster, returned once its report holds a few rows."""
     command = [str(BIN / "icaocheck"), "scan", str(archive), "-r", "--scheduler", cluster.address]
     command += ["--format", "jsonl", "-o", str(report), "--quiet"]
     scan = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -175,6 +175,12 @@ def test_worker_killed_mid_scan_loses_no_photo(cluster: Cluster, archive: Path, 
         assert scan.poll() is None, scan.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.02)
+    return scan
+
+
+def test_worker_killed_mid_scan_loses_no_photo(cluster: Cluster, archive: Path, tmp_path: Path, local_rows):
+    report = tmp_path / "killed.jsonl"
+    scan = _scan_under_way(cluster, archive, report)
     victim = cluster.workers[0]
     victim.send_signal(signal.SIGKILL)  # the `dask worker` process: its worker goes with it
     victim.wait()
@@ -216,14 +222,7 @@ def test_photo_that_kills_every_worker_becomes_its_row(cluster: Cluster):
 
 def test_interrupted_cluster_scan_cancels_its_tasks_and_resumes(cluster: Cluster, archive: Path, tmp_path: Path):
     report = tmp_path / "interrupted.jsonl"
-    command = [str(BIN / "icaocheck"), "scan", str(archive), "-r", "--scheduler", cluster.address]
-    command += ["--format", "jsonl", "-o", str(report), "--quiet"]
-    scan = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + SCAN_TIMEOUT_S
-    while not report.exists() or len(report.read_bytes().splitlines()) < 4:
-        assert scan.poll() is None, scan.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    scan = _scan_under_way(cluster, archive, report)
     scan.send_signal(signal.SIGINT)
     _, errors = scan.communicate(timeout=SCAN_TIMEOUT_S)
     assert scan.returncode == 130, errors

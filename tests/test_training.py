@@ -17,7 +17,7 @@ import pytest
 from icaocheck.collect import MANIFEST_COLUMNS
 from icaocheck.split import Split, is_held_out_group, split_of
 from icaocheck.training import metrics
-from icaocheck.training.augment import AugmentConfig, augment, augment_batch
+from icaocheck.training.augment import augment, augment_batch
 from icaocheck.training.command import main
 from icaocheck.training.data import (
     UNKNOWN_TONE,
@@ -29,6 +29,7 @@ from icaocheck.training.data import (
     skin_tone_groups,
     tone_balanced_weights,
 )
+from tests.test_augment import NOTHING
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -181,20 +182,7 @@ def test_augmentation_keeps_shape_and_dtype_and_follows_its_seed(size: int) -> N
 
 def test_augmentation_without_randomness_is_the_identity() -> None:
     crop = cv2.resize(_gray_fixture("eyes_open_1.jpg"), (56, 56))
-    still = AugmentConfig(
-        scale_range=(1.0, 1.0),
-        max_rotation_deg=0.0,
-        max_shift=0.0,
-        flip=False,
-        downscale_probability=0.0,
-        blur_probability=0.0,
-        brightness=0.0,
-        contrast_range=(1.0, 1.0),
-        gamma_range=(1.0, 1.0),
-        noise_probability=0.0,
-        jpeg_probability=0.0,
-    )
-    np.testing.assert_array_equal(augment(crop, np.random.default_rng(0), still), crop)
+    np.testing.assert_array_equal(augment(crop, np.random.default_rng(0), NOTHING), crop)
 
 
 def test_augmentation_refuses_colour_or_oblong_input() -> None:
