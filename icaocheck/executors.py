@@ -40,7 +40,7 @@ CONNECT_TIMEOUT_S = 15
 TASKS_PER_THREAD = 4
 MIN_IN_FLIGHT = 16
 # Photos per Dask task: enough that the scheduler's cost per task is small beside the photos' own.
-ITEMS_PER_TASK = 8
+ITEMS_PER_TASK = 32
 
 
 class WorkerDiedError(RuntimeError):
