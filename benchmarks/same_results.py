@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from detection_rate import WHOLE_FACE_SOURCES
 
 from icaocheck.detect import FaceDetector
 from icaocheck.io import find_images
@@ -28,19 +29,9 @@ from icaocheck.split import Split, split_of
 from icaocheck.types import ImageResult
 from icaocheck.video import is_video
 
-# Whole-face photos of these sources (the ones benchmarks/detection_rate.py trusts as upright faces),
-# plus the masked and sunglasses photos, so covered faces and the fallback detector are exercised too.
-PHOTO_SOURCES = (
-    "utkface",
-    "muxspace_expressions",
-    "helen_mouth",
-    "300w_afw",
-    "300w_helen_train",
-    "cew_faces_closed",
-    "facemask_prajnasb",
-    "facemask_chandrikadeb7",
-    "sunglasses_shreyas0906",
-)
+# Whole-face photos of the sources benchmarks/detection_rate.py trusts as upright faces, plus the masked
+# and sunglasses photos, so covered faces and the fallback detector are exercised too.
+PHOTO_SOURCES = (*WHOLE_FACE_SOURCES, "facemask_chandrikadeb7", "sunglasses_shreyas0906")
 
 
 def test_split_photos(labels: Path, count: int, seed: int) -> list[Path]:
