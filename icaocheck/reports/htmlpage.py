@@ -14,14 +14,13 @@ frames marked, and the best frame. The timeline covers the frames written by thi
 
 from __future__ import annotations
 
+import functools
 import html
 import os
 from datetime import datetime, timezone
 from html.parser import HTMLParser
-from typing import BinaryIO
 
 from icaocheck.checks import CHECK_NAMES
-from icaocheck.config import Config
 from icaocheck.io import is_url
 from icaocheck.names import from_percent_encoded, percent_encoded, printable
 from icaocheck.reports.base import ReportWriter
@@ -116,15 +115,10 @@ class HtmlWriter(ReportWriter):
     # whole report get them, those of earlier (resumed) runs included.
     _thumbnails_written = 0
 
-    def __init__(
-        self,
-        stream: BinaryIO,
-        previous: ScanSummary | None = None,
-        rewritable: bool = False,
-        config: Config | None = None,
-    ) -> None:
-        super().__init__(stream, previous, rewritable, config)
-        self._videos: dict[str, VideoSummary] = {}  # frames written in this run, per video
+    @functools.cached_property
+    def _videos(self) -> dict[str, VideoSummary]:
+        """Frames written in this run, per video."""
+        return {}
 
     @classmethod
     def header(cls) -> str:
