@@ -97,6 +97,8 @@ class Pipeline:
             if cls.name not in self.disabled_checks
             and (cls.enabled_by_default or cls.name in self.config.enabled_checks)
         ]
+        # Each check's threshold under the profile, and its stage in the timings: fixed for the run.
+        self._judging = [(check, check.threshold_in(self.config), _timing_key(check)) for check in self.checks]
         self.models: dict[str, AttributeModel | None] = {
             check.model: load_attribute_model(check.model, models, threads=threads) for check in self.attribute_checks
         }
@@ -241,14 +243,14 @@ class Pipeline:
         checks that trust the landmarks are not assessed, and a check that raises is not assessed alone."""
         results: list[CheckResult] = []
         gate_failed = False
-        for check in self.checks:
+        for check, threshold, stage in self._judging:
             if gate_failed and check.gated:
                 reason = "not assessed: landmarks unreliable on a rotated face"
                 results.append(CheckResult(check.name, Verdict.NOT_ASSESSED, reason=reason))
                 continue
             clock = time.perf_counter()
-            result = run_check(check, evidence, check.threshold_in(self.config))
-            timings[_timing_key(check)] = ms_since(clock)
+            result = run_check(check, evidence, threshold)
+            timings[stage] = ms_since(clock)
             gate_failed = gate_failed or (check.gates and result.verdict is not Verdict.PASS)
             results.append(result)
         # All measures but the classifiers together: what the per-photo cost of the registry's checks is held to.
