@@ -91,7 +91,8 @@ class BenchReport:
     photos: list[PhotoTiming] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # unreadable file → reason
     machine: dict[str, str] = field(default_factory=dict)
-    mesh: bool = False  # whether the attention face mesh was placed (stage "mesh")
+    # Whether the attention face mesh was placed (stage "mesh"): asked for, or read by a loaded card's fusion.
+    mesh: bool = False
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -290,5 +291,5 @@ def run_bench(
         photos=photos,
         skipped=skipped,
         machine=machine_description(threads),
-        mesh=mesh,
+        mesh=pipeline.places_mesh,
     )

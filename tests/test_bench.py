@@ -44,6 +44,7 @@ def test_bench_json_reports_every_stage_and_the_machine() -> None:
     assert set(STAGES) <= set(stages)
     assert {f"classify_{model}" for model in report["classifiers"]} <= set(stages)
     assert list(stages)[-1] == "total"
+    assert report["mesh"] == ("mesh" in stages)  # placed by the shipped cards' fusions without --mesh
     for timing in [*stages.values(), report["bare_decode"]]:
         assert timing["median_ms"] >= 0 and timing["p95_ms"] >= timing["median_ms"] and timing["runs"] >= 1
         assert 0 <= timing["min_ms"] <= timing["median_ms"]
