@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from icaocheck.blazeface import Window
 from icaocheck.model_files import model_path, onnx_session, sha256_of
 from tests.conftest import EXAMPLES
 
@@ -21,9 +22,7 @@ def _blazeface_input(path: Path) -> np.ndarray:
     image = cv2.imread(str(path))
     height, width = image.shape[:2]
     side = min(height, width)
-    top, left = (height - side) // 2, (width - side) // 2
-    square = cv2.resize(image[top : top + side, left : left + side], (128, 128), interpolation=cv2.INTER_AREA)
-    return (cv2.cvtColor(square, cv2.COLOR_BGR2RGB).astype(np.float32) / 127.5 - 1.0)[None]
+    return Window((width - side) // 2, (height - side) // 2, side).tensor(image)[0][None]
 
 
 def test_blazeface_onnx_scores_a_face_above_a_coffee_cup():
