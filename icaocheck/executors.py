@@ -84,10 +84,20 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-class SerialExecutor:
-    """Everything in this process, one item after the other."""
+class _LocalExecutor:
+    """Tasks in this machine's processes: relative paths hold, ``call`` runs here, nothing to close."""
 
     shares_working_directory = True
+
+    def call(self, function: Callable[[Item], Result], item: Item) -> Result:
+        return function(item)
+
+    def close(self) -> None:
+        pass
+
+
+class SerialExecutor(_LocalExecutor):
+    """Everything in this process, one item after the other."""
 
     def map(
         self,
@@ -97,12 +107,6 @@ class SerialExecutor:
     ) -> Iterator[Result]:
         for item in items:
             yield function(item)
-
-    def call(self, function: Callable[[Item], Result], item: Item) -> Result:
-        return function(item)
-
-    def close(self) -> None:
-        pass
 
 
 @contextmanager
@@ -123,10 +127,8 @@ def _ctrl_c_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-class JoblibExecutor:
+class JoblibExecutor(_LocalExecutor):
     """``workers`` local processes (joblib's loky backend); each keeps its state between tasks."""
-
-    shares_working_directory = True
 
     def __init__(self, workers: int) -> None:
         if workers < 2:
@@ -147,12 +149,6 @@ class JoblibExecutor:
         with _ctrl_c_ignored():  # the workers start here, and inherit it
             results = parallel(delayed(function)(item) for item in items)
         yield from results
-
-    def call(self, function: Callable[[Item], Result], item: Item) -> Result:
-        return function(item)
-
-    def close(self) -> None:
-        pass
 
 
 class DaskExecutor:
