@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from icaocheck.config import Config
     from icaocheck.evidence import PhotoEvidence
 
-# What a check may ask of the evidence; nothing it does not name is computed for it.
+# What a check may declare it reads of the evidence (documentation, checked against this list; the evidence
+# computes whatever a check's measure asks for, on first request).
 NEEDS = frozenset({"pixels", "face", "landmarks", "pose", "crops", "mesh", "file", "model"})
 
 # OFIQ's 28 measures in the order of its QualityMeasure enum (ISO/IEC 29794-5's component order),
