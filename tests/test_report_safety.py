@@ -82,6 +82,17 @@ def test_an_output_naming_a_photo_is_refused_and_every_photo_kept(tmp_path: Path
     assert not (tmp_path / "new.mp4").exists()
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")
+def test_an_output_linked_to_a_photo_is_refused(tmp_path: Path) -> None:
+    photos = _photos(tmp_path / "photos")
+    before = photos[1].read_bytes()
+    link = tmp_path / "report.csv"
+    link.symlink_to(photos[1])  # a report name that leads to a photo of the scanned folder
+    outcome = runner.invoke(app, ["scan", str(tmp_path / "photos"), "-o", str(link)])
+    assert outcome.exit_code == EXIT_USAGE and "picture or video extension" in _said(outcome.output)
+    assert photos[1].read_bytes() == before
+
+
 def test_an_output_that_is_an_input_is_refused_whatever_its_extension(tmp_path: Path) -> None:
     (photo,) = _photos(tmp_path / "photos", ("no_face_cat.png",))
     named = photo.with_name("cat.json")  # a photo under a report's extension, named explicitly

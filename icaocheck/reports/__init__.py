@@ -82,14 +82,15 @@ def check_report_path(output: Path, inputs: Sequence[Path]) -> None:
     """Refuse a report path that would overwrite what is being audited.
 
     Raises ValueError when ``output`` is one of ``inputs`` (after resolving links and ``..``),
-    has a picture or video extension, or is a folder.
+    has a picture or video extension (or is a link to a file that has one), or is a folder.
     """
-    if output.suffix.lower() in _MEDIA_SUFFIXES:
-        raise ValueError(
-            f"the report {output} has a picture or video extension ({output.suffix}): "
-            "refusing to write it, it could replace a photo; name it .csv, .json, .jsonl, .xml or .html"
-        )
     resolved = output.resolve()
+    for name in (output, resolved):
+        if name.suffix.lower() in _MEDIA_SUFFIXES:
+            raise ValueError(
+                f"the report {output} has a picture or video extension ({name.suffix}): "
+                "refusing to write it, it could replace a photo; name it .csv, .json, .jsonl, .xml or .html"
+            )
     if any(resolved == path.resolve() for path in inputs):
         raise ValueError(f"the report {output} is one of the files to audit: refusing to overwrite it")
     if output.is_dir():
