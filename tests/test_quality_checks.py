@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from icaocheck.checks.registry import Check, Limit, register, registered, run_check, unregister
+from icaocheck.checks.registry import Check, Limit, check_class, register, registered, run_check, unregister
 from icaocheck.evidence import PhotoEvidence, jpeg_quality_of
 from icaocheck.io import load_source
 from icaocheck.types import Verdict
@@ -38,7 +38,7 @@ def _measures() -> list[type[Check]]:
 
 
 def _verdict(evidence: PhotoEvidence, name: str) -> Verdict:
-    check = next(cls for cls in registered() if cls.name == name)()
+    check = check_class(name)()
     return run_check(check, evidence, check.limit.default).verdict
 
 
