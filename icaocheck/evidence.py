@@ -157,6 +157,11 @@ class PhotoEvidence:
         return face_region_of(self.normalised_gray, self.normalised_points, NORMALISED_IED)
 
     @cached_property
+    def decoded_face_region(self) -> FaceRegion:
+        """The face in the decoded gray photo, at its own scale (see :func:`face_region_of`)."""
+        return face_region_of(self.gray, self.points, self.ied)
+
+    @cached_property
     def face_luminance(self) -> np.ndarray:
         """The face region's gray values (uint8), inside the outline."""
         region = self.face_region
@@ -215,7 +220,7 @@ class PhotoEvidence:
         period = 8.0 / self.record.scale
         if period < 2 or not period.is_integer():
             return None
-        return block_edge_ratio(self.gray, face_region_of(self.gray, self.points, self.ied).box, int(period))
+        return block_edge_ratio(self.gray, self.decoded_face_region.box, int(period))
 
 
 # The nose tip's depth in front of the outer eye corners over half their distance: about 36 mm over 45 mm

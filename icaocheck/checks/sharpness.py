@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from icaocheck.checks.registry import Check, Limit, clamp_scalar, register, sigmoid
-from icaocheck.evidence import PhotoEvidence, face_region_of, shrunk
+from icaocheck.evidence import PhotoEvidence, shrunk
 
 SHARPNESS_IED = 96.0  # at most this many pixels between the eyes when measuring
 
@@ -33,7 +33,7 @@ class Sharpness(Check):
 
     def measure(self, evidence: PhotoEvidence) -> tuple[float, dict[str, float]]:
         factor = min(1.0, SHARPNESS_IED / evidence.ied)
-        region = face_region_of(evidence.gray, evidence.points, evidence.ied)
+        region = evidence.decoded_face_region
         gray, mask = region.gray, region.mask.astype(np.uint8)
         if factor < 1.0:
             gray = shrunk(gray, factor)
