@@ -380,6 +380,26 @@ def rates(scores: np.ndarray, labels: np.ndarray, threshold: float | None) -> Ra
     )
 
 
+def pooled(per_source: Sequence[Rates]) -> Rates | None:
+    """Rates of several sources added up, each source's photos flagged at its own threshold (so no EER)."""
+    if not per_source:
+        return None
+    negatives = sum(r.negatives for r in per_source)
+    positives = sum(r.positives for r in per_source)
+    # Back to whole counts, so the pooled rates are those of all the photos' decisions together.
+    false_alarms = sum(round(r.fpr * r.negatives) for r in per_source if r.fpr is not None)
+    misses = sum(round(r.fnr * r.positives) for r in per_source if r.fnr is not None)
+    return Rates(
+        photos=sum(r.photos for r in per_source),
+        positives=positives,
+        negatives=negatives,
+        threshold=None,
+        fpr=false_alarms / negatives if negatives else None,
+        fnr=misses / positives if positives else None,
+        eer=None,
+    )
+
+
 @dataclass
 class DecisionResult:
     decision: str
@@ -425,7 +445,7 @@ def evaluate_decision(decision: Decision, table: Sequence[PhotoScore], cross_sou
     return result
 
 
-def cross_source_rates(decision: Decision, usable: Sequence[PhotoScore]) -> tuple[dict[str, Rates], Rates]:
+def cross_source_rates(decision: Decision, usable: Sequence[PhotoScore]) -> tuple[dict[str, Rates], Rates | None]:
     """For each source S: calibrated on the validation photos of every other source, measured on S's held-out photos.
 
     Returns the rates per source and, pooled, the rates of all those decisions together (each photo
@@ -433,18 +453,14 @@ def cross_source_rates(decision: Decision, usable: Sequence[PhotoScore]) -> tupl
     photos hold one class only cannot be calibrated for, and is left out.
     """
     per_source: dict[str, Rates] = {}
-    decisions, labels = [], []
     validation = _on_split(usable, Split.VALIDATION)
     for source, rows in _by_source(usable).items():
         others = [row for row in validation if row.photo.source != source]
         if len({row.photo.label for row in others}) < 2:
             continue  # the other sources alone hold one class: nothing to calibrate on without this one
         calibration = calibrate(decision, others)
-        scores = calibration.scores(rows)
-        per_source[source] = rates(scores, _labels(rows), calibration.threshold)
-        decisions.append((scores >= calibration.threshold).astype(np.float64))
-        labels.append(_labels(rows))
-    return per_source, rates(np.concatenate(decisions), np.concatenate(labels), None)
+        per_source[source] = rates(calibration.scores(rows), _labels(rows), calibration.threshold)
+    return per_source, pooled(list(per_source.values()))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from icaocheck.evaluate import (
     _percent,
     calibrate,
     collect_scores,
+    pooled,
     rates,
     read_evaluation_set,
 )
@@ -175,25 +176,6 @@ def source_figures(decision: Decision, table: Sequence[PhotoScore], source: str)
 
     fusion = None if calibration.fusion is None else calibration.fusion.as_dict()
     return SourceFigures(calibration.threshold, fusion, measured(held_out), measured(mine))
-
-
-def pooled(per_source: Sequence[Rates]) -> Rates | None:
-    """Rates of several sources added up, each source's photos flagged at its own threshold (so no EER)."""
-    if not per_source:
-        return None
-    negatives = sum(r.negatives for r in per_source)
-    positives = sum(r.positives for r in per_source)
-    false_alarms = sum(r.fpr * r.negatives for r in per_source if r.fpr is not None)
-    misses = sum(r.fnr * r.positives for r in per_source if r.fnr is not None)
-    return Rates(
-        photos=sum(r.photos for r in per_source),
-        positives=positives,
-        negatives=negatives,
-        threshold=None,
-        fpr=false_alarms / negatives if negatives else None,
-        fnr=misses / positives if positives else None,
-        eer=None,
-    )
 
 
 def _with_pooled(decision: RetrainedDecision) -> RetrainedDecision:
