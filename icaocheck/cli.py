@@ -506,7 +506,7 @@ def _print_summary(summary: ScanSummary, elapsed: float, output: Path | None, pr
     table.add_row("time", f"{elapsed:.1f} s ({new / elapsed if elapsed else 0:.1f} photos/s)")
     table.add_row("profile", profile)
     if output is not None:
-        table.add_row("report", str(output))
+        table.add_row("report", _shown(str(output)))
     console.print(table)
 
 

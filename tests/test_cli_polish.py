@@ -146,3 +146,11 @@ def test_ctrl_c_while_workers_start_prints_no_worker_traceback(tmp_path: Path) -
     assert scan.returncode == 130, errors.decode()[-2000:]
     assert b"Traceback" not in errors and b"KeyboardInterrupt" not in errors, errors.decode()[-2000:]
     assert b"--resume" in errors
+
+
+def test_the_summary_names_the_report_as_it_is_spelled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # a short name: the table does not cut it
+    report = "r[bold].csv"  # brackets that rich would take for markup
+    outcome = runner.invoke(app, ["scan", str(FIXTURES / "no_face_cat.png"), "-o", report])
+    assert (tmp_path / report).exists()
+    assert "r[bold].csv" in "".join(outcome.output.split())
