@@ -144,7 +144,7 @@ def _score_photo(pipeline: Pipeline, item: tuple[LabelledPath, str]) -> PhotoSco
         values.update({name: feature(result.landmarks) for name, feature in FEATURES.items()})
         mesh = result.mesh
         if mesh is None and result.face is not None:
-            # A card that does not read the mesh (cover) leaves it unplaced: placed as the pipeline places it.
+            # The pipeline places the mesh only when a card's fusion reads it: placed here the same way.
             try:
                 decoded = load_image(photo.path, pipeline.config.max_image_pixels, pipeline.decode_min_side)
             except ImageReadError:
