@@ -167,7 +167,7 @@ class HtmlWriter(ReportWriter):
         return self.previous_non_compliant + self._thumbnails_written < MAX_THUMBNAILS
 
     def _pictures(self, result: ImageResult) -> str:
-        if self.previous_non_compliant + self._thumbnails_written >= MAX_THUMBNAILS:
+        if not self.wants_gallery():
             return f'<p class="note">no picture: only the first {MAX_THUMBNAILS} failed photos get one</p>'
         self._thumbnails_written += 1
         if result.gallery is not None:
