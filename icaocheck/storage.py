@@ -16,7 +16,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from icaocheck.inputs import Refusal, ScanItem
-from icaocheck.io import ImageReadError, SkipHandler, is_url, readable_suffixes, skip_reason
+from icaocheck.io import (
+    ImageReadError,
+    SkipHandler,
+    _first_time,
+    _ignore_skipped,
+    is_url,
+    readable_suffixes,
+    skip_reason,
+)
 
 FSSPEC_HINT = "photos given as URLs need fsspec and the storage's driver: pip install 'icaocheck[dask]'"
 
@@ -111,19 +119,6 @@ def list_url(url: str) -> Listing:
         return Listing(error=f"cannot list folder: {error}")
 
 
-def _ignore(url: str, reason: str) -> None:
-    """Entries left out are not counted unless the caller asks."""
-
-
-def _first_time(url: str, seen: set[str] | None) -> bool:
-    if seen is None:
-        return True
-    if url in seen:
-        return False
-    seen.add(url)
-    return True
-
-
 def walk_urls(
     urls: Sequence[str],
     recursive: bool,
@@ -139,14 +134,14 @@ def walk_urls(
     # Only roots that overlap can list a photo twice: with one root, no set of every URL is kept,
     # so memory stays flat however large the store.
     seen: set[str] | None = set() if len(urls) > 1 else None
-    on_skip = on_skip or _ignore
+    on_skip = on_skip or _ignore_skipped
     for url in urls:
         listing = lister(url)
         if listing.error:
             yield Refusal(url, listing.error)
             continue
         if not listing.is_folder:
-            if _first_time(url, seen):
+            if seen is None or _first_time(url, seen):
                 yield url
             continue
         stack = [iter(listing.entries)]
@@ -165,5 +160,5 @@ def walk_urls(
                     stack.append(iter(sub.entries))
             elif entry.skipped:
                 on_skip(entry.url, entry.skipped)
-            elif _first_time(entry.url, seen):
+            elif seen is None or _first_time(entry.url, seen):
                 yield entry.url
