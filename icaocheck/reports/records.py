@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from icaocheck.checks import CHECK_NAMES
-from icaocheck.checks.registry import check_class
+from icaocheck.checks.registry import Check, check_class, registered
 from icaocheck.names import percent_encoded, printable
 from icaocheck.types import ImageResult, Verdict
 
@@ -15,6 +15,12 @@ CHECK_FIELDS = ("verdict", "value", "threshold", "reason")
 
 def csv_columns() -> list[str]:
     """The stable CSV column list (documented in docs/report-format.md)."""
+    return list(_columns(registered()))
+
+
+@functools.cache
+def _columns(checks: tuple[type[Check], ...]) -> tuple[str, ...]:
+    """The CSV columns for these checks: built once per set of registered checks, not once per row."""
     columns = [
         "path",
         "path_escaped",
@@ -34,11 +40,11 @@ def csv_columns() -> list[str]:
         "face_confidence",
         "face_detector",
     ]
-    for name in CHECK_NAMES:
-        columns += [f"{name}_{field}" for field in CHECK_FIELDS]
-        columns += [f"{name}_{detail}" for detail in check_class(name).details]
+    for check in checks:
+        columns += [f"{check.name}_{field}" for field in CHECK_FIELDS]
+        columns += [f"{check.name}_{detail}" for detail in check.details]
     columns.append("time_ms")
-    return columns
+    return tuple(columns)
 
 
 def failure_reason(result: ImageResult) -> str:
