@@ -142,13 +142,13 @@ def _audit_item(pipeline: Pipeline, item: ScanItem | NamedImage | WithGallery) -
 def _audit_task(pipeline: Pipeline, item: ScanItem | NamedImage | VideoItem) -> list[ImageResult]:
     """The rows of one input: a photo's one, or a video's one per analysed frame (a list: it crosses processes)."""
     if isinstance(item, VideoItem):
-        return list(audit_video(pipeline, item.path, item.every, item.skip, item.start, item.stop))
+        return list(audit_video(pipeline, item.path, item.every, item.skip, item.start, item.stop, item.name))
     return [_audit_item(pipeline, item)]
 
 
 def _task_died(item: ScanItem | NamedImage | VideoItem) -> list[ImageResult]:
     if isinstance(item, VideoItem):
-        return [ImageResult(item.path, ImageStatus.ERROR, WORKER_DIED)]
+        return [ImageResult(item.name or item.path, ImageStatus.ERROR, WORKER_DIED)]
     return [_worker_died(item)]
 
 
@@ -159,10 +159,12 @@ def _worker_died(item: ScanItem | NamedImage | WithGallery) -> ImageResult:
     return ImageResult(name, ImageStatus.ERROR, WORKER_DIED)
 
 
-def _anchored(item: Item) -> Item | NamedImage:
+def _anchored(item: Item) -> Item | NamedImage | VideoItem:
     """A relative path as one a worker elsewhere can open (a shared filesystem), still named as given."""
     if isinstance(item, str) and not is_url(item) and not os.path.isabs(item):
         return NamedImage(item, os.path.abspath(item))
+    if isinstance(item, VideoItem) and not is_url(item.path) and not os.path.isabs(item.path):
+        return replace(item, path=os.path.abspath(item.path), name=item.name or item.path)
     return item
 
 

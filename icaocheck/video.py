@@ -56,7 +56,8 @@ class VideoItem:
 
     Of those, one frame in ``every`` (by index in the whole video), except the frames in ``skip``
     (already reported). A long video is cut into such parts (see :func:`video_items`), so that its
-    rows reach the report part by part and workers share it.
+    rows reach the report part by part and workers share it. ``name``: what its rows are named
+    (default: ``path``), where ``path`` had to be made absolute for workers elsewhere.
     """
 
     path: str
@@ -64,6 +65,7 @@ class VideoItem:
     skip: frozenset[int] = frozenset()
     start: int = 0
     stop: int | None = None
+    name: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.every, bool) or not isinstance(self.every, int) or self.every < 1:
@@ -263,22 +265,24 @@ def audit_video(
     skip: frozenset[int] = frozenset(),
     start: int = 0,
     stop: int | None = None,
+    name: str | None = None,
 ) -> Iterator[ImageResult]:
     """One result per analysed frame of the video at ``path`` (frames ``start`` to ``stop``, see :func:`video_frames`).
 
-    A video that cannot be read is one error row (from the part that starts at frame 0 only, so that a
-    video cut into parts still has one); a video that stops decoding part way gives the rows of the
-    frames it had. Never raises for bad input.
+    The rows are named ``name`` (default: ``path``). A video that cannot be read is one error row (from
+    the part that starts at frame 0 only, so that a video cut into parts still has one); a video that
+    stops decoding part way gives the rows of the frames it had. Never raises for bad input.
     """
+    name = name or path
     try:
         frames = video_frames(path, every, skip, start, stop)
         clock = time.perf_counter()
         for frame in frames:
-            yield audit_frame(pipeline, frame, path, ms_since(clock))
+            yield audit_frame(pipeline, frame, name, ms_since(clock))
             clock = time.perf_counter()
     except ImageReadError as error:
         if start == 0:
-            yield ImageResult(path, ImageStatus.ERROR, error.reason)
+            yield ImageResult(name, ImageStatus.ERROR, error.reason)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -385,3 +385,39 @@ def test_audit_many_gives_a_videos_frames(smile_clip: Path) -> None:
 def test_a_video_url_is_one_error_row(pipeline) -> None:
     [row] = audit_video(pipeline, "s3://bucket/clip.mp4")
     assert row.status.value == "error" and "not from URLs" in row.reason
+
+
+class _ElsewhereExecutor:
+    """Runs tasks in this process but from another working directory, as a cluster's workers do."""
+
+    shares_working_directory = False
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def map(self, function, items, on_worker_death=None):
+        for item in items:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.chdir(self.folder)
+                result = function(item)
+            yield result
+
+    def call(self, function, item):
+        return function(item)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_relative_video_is_audited_by_workers_elsewhere_under_its_given_name(
+    smile_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from icaocheck.batch import audit_many
+    from icaocheck.video import video_items
+
+    monkeypatch.chdir(smile_clip.parent)
+    rows = list(audit_many(video_items([smile_clip.name], every=4), executor=_ElsewhereExecutor(tmp_path)))
+    assert [(row.path, row.status.value != "error", row.frame and row.frame.index) for row in rows] == [
+        (smile_clip.name, True, 0),
+        (smile_clip.name, True, 4),
+    ]
