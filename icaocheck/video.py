@@ -424,7 +424,8 @@ def save_frame(pixels: np.ndarray, target: Path) -> None:
 
 
 def save_best_frame(summary: VideoSummary, folder: Path) -> tuple[Path, Path] | None:
-    """Write the best frame of ``summary`` as ``folder/STEM_frameN.png`` with its report row as ``.json``.
+    """Write the best frame of ``summary`` as ``folder/STEM_frameN.png`` with its report row as ``.json``
+    (``STEM_frameN-2`` and so on where those names are taken: nothing in ``folder`` is overwritten).
 
     Returns the two paths, or None when the video had no audited frame. The frame is decoded
     again from the video (results hold no pixels).
@@ -437,11 +438,24 @@ def save_best_frame(summary: VideoSummary, folder: Path) -> tuple[Path, Path] | 
     best = summary.best
     if best is None or best.frame is None:
         return None
-    stem = f"{Path(summary.path).stem}_frame{best.frame.index:06d}"
-    image, row = folder / f"{stem}.png", folder / f"{stem}.json"
+    image, row = _unused_pair(folder, f"{Path(summary.path).stem}_frame{best.frame.index:06d}")
+    with row.open("x", encoding="utf-8") as stream:  # "x": a file that appeared meanwhile is never replaced
+        stream.write(json.dumps(full_record(best), ensure_ascii=False, indent=2) + "\n")
     save_frame(read_frame(summary.path, best.frame.index), image)
-    row.write_text(json.dumps(full_record(best), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return image, row
+
+
+def _unused_pair(folder: Path, stem: str) -> tuple[Path, Path]:
+    """``folder/STEM.png`` and ``.json``, or ``STEM-2``, ``STEM-3``... where either name is taken.
+
+    The names are icaocheck's choice, not the user's: two videos with one stem (``a/clip.mp4`` and
+    ``b/clip.mp4``) or a file already in the folder must never be overwritten.
+    """
+    candidate, number = stem, 1
+    while (folder / f"{candidate}.png").exists() or (folder / f"{candidate}.json").exists():
+        number += 1
+        candidate = f"{stem}-{number}"
+    return folder / f"{candidate}.png", folder / f"{candidate}.json"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -245,6 +245,19 @@ def test_save_best_writes_a_lossless_frame_and_its_row(clip: Path, tmp_path: Pat
     assert missing.exit_code == 73
 
 
+def test_save_best_never_overwrites_a_file_in_its_folder(clip: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "best"
+    folder.mkdir()
+    runner.invoke(app, ["scan", str(clip), "--save-best", str(folder), "-q"])
+    first = {path.name: path.read_bytes() for path in folder.iterdir()}
+    assert len(first) == 2
+    runner.invoke(app, ["scan", str(clip), "--save-best", str(folder), "-q"])  # same video, same best frame
+    assert {path.name: path.read_bytes() for path in folder.iterdir() if path.name in first} == first
+    second = sorted(path.name for path in folder.iterdir() if path.name not in first)
+    stem = next(iter(first)).rsplit(".", 1)[0]
+    assert second == [f"{stem}-2.json", f"{stem}-2.png"]
+
+
 def test_capture_keeps_a_compliant_frame(clip: Path, tmp_path: Path) -> None:
     saved = tmp_path / "best.png"
     outcome = runner.invoke(app, ["capture", "--video", str(clip), "--save", str(saved), "--hold", "5"])
