@@ -643,7 +643,12 @@ def bench(
         Path | None, typer.Option(file_okay=False, help="Folder of the classifiers to time (default: shipped ones).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
-    mesh: Annotated[bool, typer.Option("--mesh", help='Place the attention face mesh too (stage "mesh").')] = False,
+    mesh: Annotated[
+        bool,
+        typer.Option(
+            "--mesh", help='Place the attention face mesh even where no loaded model card reads it (stage "mesh").'
+        ),
+    ] = False,
     video: Annotated[
         Path | None,
         typer.Option(
