@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,7 @@ from icaocheck.checks.mesh_geometry import MESH_FEATURES
 from icaocheck.config import Config
 from icaocheck.fusion import Fusion, fit_fusion
 from icaocheck.io import ImageReadError, load_image
-from icaocheck.model_files import models_dir, sha256_of
+from icaocheck.model_files import models_dir, sha256_of, write_text_atomic
 from icaocheck.pipeline import Pipeline, scaled_face
 from icaocheck.skin_tone import DARK, ITA_GROUPS, individual_typology_angle, ita_group
 from icaocheck.split import Split, split_of
@@ -601,8 +602,12 @@ def ship(card_path: Path, evaluation: Evaluation, fuse: bool, labels: list[str])
         raise ValueError(f"expected an attribute whose fusion the run time can apply, got {evaluation.attribute}")
     shipped = evaluation.decision(fused.name) if fuse and fused is not None else evaluation.decisions[0]
     fusion = None if shipped.fusion is None else Fusion(**shipped.fusion)  # type: ignore[arg-type]
-    write_fusion(card_path, fusion, "validation groups' photos, pooled across sources" if fusion else "")
-    ship_threshold(card_path, shipped, labels)
+    card = json.loads(card_path.read_text())
+    set_fusion(card, fusion, "validation groups' photos, pooled across sources" if fusion else "")
+    set_threshold(card, shipped, labels)
+    # One write of the finished card, whole or not at all: a run time must never read a fusion
+    # without the threshold fitted with it, nor half a file.
+    write_text_atomic(card_path, json.dumps(card, indent=2) + "\n")
     evaluation.shipped = shipped.decision
     return shipped
 
@@ -747,15 +752,13 @@ def write_outputs(table: Sequence[PhotoScore], evaluation: Evaluation, out_dir: 
     return written
 
 
-def write_fusion(card_path: Path, fusion: Fusion | None, fitted_on: str = "") -> None:
-    """Store ``fusion`` in the model card (or remove the card's fusion when None)."""
-    card = json.loads(card_path.read_text())
+def set_fusion(card: dict[str, Any], fusion: Fusion | None, fitted_on: str = "") -> None:
+    """Store ``fusion`` in the model card ``card`` (or remove the card's fusion when None)."""
     card.pop("fusion", None)
     card.pop("fusion_fitted_on", None)
     if fusion is not None:
         card["fusion"] = fusion.as_dict()
         card["fusion_fitted_on"] = fitted_on
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
 
 
 def _rates_dict(r: Rates | None) -> dict[str, float | int | None] | None:
@@ -764,14 +767,13 @@ def _rates_dict(r: Rates | None) -> dict[str, float | int | None] | None:
     return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in asdict(r).items()}
 
 
-def ship_threshold(card_path: Path, shipped: DecisionResult, labels: list[str]) -> None:
-    """Make ``shipped``'s validation EER threshold the card's, and record its validation, test and cross-source figures.
+def set_threshold(card: dict[str, Any], shipped: DecisionResult, labels: list[str]) -> None:
+    """Make ``shipped``'s validation EER threshold ``card``'s, and record its validation, test and cross-source figures.
 
     ``shipped`` is the decision the card's model runs (the classifier, or its fusion when the card
     has one). The card keeps its crop-level metrics; ``threshold_source`` says where the threshold
     now comes from.
     """
-    card = json.loads(card_path.read_text())
     card["threshold"] = round(shipped.threshold, 6)
     card["threshold_source"] = (
         f"{shipped.decision}: EER on the validation groups' photos through the whole pipeline, pooled across sources "
@@ -788,4 +790,3 @@ def ship_threshold(card_path: Path, shipped: DecisionResult, labels: list[str]) 
         "cross_source": _rates_dict(shipped.cross_source),
         "cross_source_per_source": {s: _rates_dict(r) for s, r in shipped.cross_source_per_source.items()},
     }
-    card_path.write_text(json.dumps(card, indent=2) + "\n")

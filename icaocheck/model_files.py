@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -69,6 +71,26 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` whole or not at all: a crash or a full disk leaves the old file, never half.
+
+    The text goes to a temporary file in ``path``'s folder (``os.replace`` is atomic within one file
+    system only), which then takes ``path``'s name and, when ``path`` existed, its permissions.
+    """
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())  # the new name must not point at data still only in memory
+        # mkstemp makes the file private (0600): keep the permissions the file had, or the usual 0644.
+        os.chmod(temporary, path.stat().st_mode & 0o7777 if path.exists() else 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def _manifest(directory: Path) -> dict[str, dict]:
     manifest = directory / "manifest.json"
     if not manifest.is_file():
@@ -95,7 +117,7 @@ def update_manifest(directory: Path, entries: dict[str, dict[str, str]]) -> None
     for name, entry in entries.items():
         files[name] = {**files.get(name, {}), **entry}
     manifest["files"] = dict(sorted(files.items()))
-    manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_text_atomic(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
 
 
 def model_path(name: str, directory: Path | None = None) -> Path:

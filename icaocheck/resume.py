@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from icaocheck.inputs import row_key, seen_from
-from icaocheck.model_files import manifest_hashes
+from icaocheck.model_files import manifest_hashes, write_text_atomic
 from icaocheck.reports.base import ENCODING, ENCODING_ERRORS, ReportWriter
 from icaocheck.summary import ScanSummary
 
@@ -104,9 +104,7 @@ class RunRecord:
             "settings": dict(self.settings),
             "models": dict(self.models),
         }
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(partial, path)
+        write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
     @classmethod
     def read(cls, path: Path) -> RunRecord:

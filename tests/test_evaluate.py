@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from icaocheck import evaluate as evaluate_module
 from icaocheck.cli import app
 from icaocheck.evaluate import (
     DECISIONS,
@@ -28,11 +29,12 @@ from icaocheck.evaluate import (
     read_evaluation_set,
     read_table,
     score_photos,
+    ship,
     table_path,
     write_table,
 )
 from icaocheck.fusion import Fusion
-from icaocheck.model_files import models_dir
+from icaocheck.model_files import models_dir, write_text_atomic
 from icaocheck.split import Split
 from icaocheck.training.metrics import eer
 
@@ -214,3 +216,44 @@ def test_card_test_figures_are_reproduced(attribute: str) -> None:
             assert flagged[labels == 0].mean() == pytest.approx(expected["fpr"], abs=1e-6), source
         if expected["fnr"] is not None:
             assert (~flagged[labels == 1]).mean() == pytest.approx(expected["fnr"], abs=1e-6), source
+
+
+# ---------------------------------------------------------------- shipping a card
+
+
+def test_ship_writes_the_fusion_and_its_threshold_in_one_go(
+    table: list[PhotoScore], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash while the card is being made leaves the card as it was: never a new fusion with the old threshold."""
+    card_path = tmp_path / "eyes.json"
+    card_path.write_text((models_dir() / "eyes.json").read_text())
+    before = card_path.read_bytes()
+    evaluation = evaluate_table("eyes", table, card_threshold=None, cross_source=False)
+
+    def crash(_rates: object) -> None:
+        raise RuntimeError("killed while recording the figures")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(evaluate_module, "_rates_dict", crash)
+        with pytest.raises(RuntimeError):
+            ship(card_path, evaluation, fuse=True, labels=["labels.csv"])
+    assert card_path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["eyes.json"]  # no temporary file left behind
+
+    card_path.chmod(0o640)
+    shipped = ship(card_path, evaluation, fuse=True, labels=["labels.csv"])
+    card = json.loads(card_path.read_text())
+    assert shipped.decision == fused_decision("eyes").name  # type: ignore[union-attr]
+    assert card["fusion"] == shipped.fusion and card["threshold"] == round(shipped.threshold, 6)
+    assert card["metrics"]["photos"]["labels"] == ["labels.csv"]
+    assert card_path.stat().st_mode & 0o777 == 0o640
+
+
+def test_an_atomic_write_that_fails_keeps_the_old_file(tmp_path: Path) -> None:
+    """Text that cannot be encoded fails half-way through writing: the old card must still be there, whole."""
+    card_path = tmp_path / "eyes.json"
+    card_path.write_text('{"threshold": 0.5}\n')
+    with pytest.raises(UnicodeEncodeError):
+        write_text_atomic(card_path, '{"threshold": 0.7, "note": "' + "x" * 100_000 + '\ud800"}\n')
+    assert card_path.read_text() == '{"threshold": 0.5}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["eyes.json"]
