@@ -903,6 +903,12 @@ def train(
             help="default (as the shipped models), robust (adds directional light and strong gamma) or none.",
         ),
     ] = Augmentation.DEFAULT,
+    tone_balance: Annotated[
+        bool,
+        typer.Option(
+            "--tone-balance", help="Share the compliant class's draws evenly by skin-tone group (cover model)."
+        ),
+    ] = False,
 ) -> None:
     """Train one attribute model on crops (needs the `train` extra: torch), export ONNX and its model card."""
     import shlex
@@ -932,6 +938,7 @@ def train(
             run_dir=run_dir,
             exclude_sources=exclude_source or (),
             augmentation=augmentation.config(),
+            tone_balance=tone_balance,
             command_line=shlex.join(["icaocheck", *sys.argv[1:]]),
             log=console.print,
         )

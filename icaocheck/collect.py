@@ -24,6 +24,7 @@ from icaocheck.config import Config
 from icaocheck.crops import CEW_PATCH_KEEP, CLOSEUP_PATCH_KEEP, eye_crops_from_patch
 from icaocheck.io import ImageReadError, load_image
 from icaocheck.pipeline import FaceAnalysis, Pipeline
+from icaocheck.skin_tone import skin_tone_group
 from icaocheck.types import Verdict
 
 MANIFEST_COLUMNS = (
@@ -36,6 +37,7 @@ MANIFEST_COLUMNS = (
     "kind",
     "source_path",
     "detection_confidence",
+    "skin_tone",
     "status",
     "reason",
 )
@@ -102,7 +104,7 @@ def _safe_stem(path: Path) -> str:
 def _manifest_row(row: dict[str, str], **values: object) -> dict[str, object]:
     base = {key: row[key] for key in ("attribute", "label", "source", "group", "kind")}
     base["source_path"] = row["path"]
-    base.update({"crop_path": "", "crop_kind": "", "detection_confidence": "", "reason": ""})
+    base.update({"crop_path": "", "crop_kind": "", "detection_confidence": "", "skin_tone": "", "reason": ""})
     base.update(values)
     return base
 
@@ -132,6 +134,9 @@ def collect_photo(pipeline: Pipeline, photo: LabelledPhoto) -> list[dict[str, ob
     if rejection:
         return [_manifest_row(row, status="rejected", reason=rejection) for row in photo.rows]
     confidence = round(analysis.faces[analysis.assessed].confidence, 4)
+    # Measured on the colour photo: the crops are gray. Training can share draws across tones with it.
+    assert analysis.landmarks is not None
+    tone = skin_tone_group(record.pixels, analysis.landmarks)
     written: dict[str, str] = {}
     out: list[dict[str, object]] = []
     for row in photo.rows:
@@ -145,6 +150,7 @@ def collect_photo(pipeline: Pipeline, photo: LabelledPhoto) -> list[dict[str, ob
                     crop_path=written[crop_kind],
                     crop_kind=crop_kind,
                     detection_confidence=confidence,
+                    skin_tone=tone,
                     status="ok",
                 )
             )

@@ -18,6 +18,7 @@ from icaocheck.types import Landmarks
 # Lower bounds (degrees) of the published ITA groups, lightest first; below the last bound is "dark".
 ITA_GROUPS = (("very light", 55.0), ("light", 41.0), ("intermediate", 28.0), ("tan", 10.0), ("brown", -30.0))
 DARK = "dark"
+UNMEASURED = ""  # no skin colour to measure: a gray photo, a colour cast, or no face
 # Each cheek patch is centred between the jaw at nose height, the nose wing and the lower eyelid,
 # with a side of this share of the inter-eye distance.
 _PATCH_SIDE_IED = 0.25
@@ -53,3 +54,9 @@ def individual_typology_angle(bgr: np.ndarray, landmarks: Landmarks) -> float | 
 def ita_group(angle: float) -> str:
     """The published ITA group of ``angle`` (degrees)."""
     return next((name for name, lower in ITA_GROUPS if angle > lower), DARK)
+
+
+def skin_tone_group(bgr: np.ndarray, landmarks: Landmarks) -> str:
+    """The ITA group of the cheeks in ``bgr``, or :data:`UNMEASURED` where they carry no skin colour."""
+    angle = individual_typology_angle(bgr, landmarks)
+    return UNMEASURED if angle is None else ita_group(angle)

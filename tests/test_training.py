@@ -14,19 +14,18 @@ import cv2
 import numpy as np
 import pytest
 
-from icaocheck.collect import MANIFEST_COLUMNS
+from icaocheck.collect import MANIFEST_COLUMNS, LabelledPhoto, collect_crops
+from icaocheck.skin_tone import UNMEASURED
 from icaocheck.split import Split, is_held_out_group, split_of
 from icaocheck.training import metrics
 from icaocheck.training.augment import augment, augment_batch
 from icaocheck.training.command import main
 from icaocheck.training.data import (
-    UNKNOWN_TONE,
     CropSet,
     load_crops,
     load_data,
     resolve_attribute,
     sample_weights,
-    skin_tone_groups,
     tone_balanced_weights,
 )
 from tests.test_augment import NOTHING
@@ -128,6 +127,7 @@ def test_crop_split_never_puts_a_group_on_both_sides() -> None:
         groups,
         np.array(["s"] * n),
         np.array(["right_eye"] * n),
+        np.array([""] * n),
     )
     train, validation = crops.split()
     assert not set(train.groups) & set(validation.groups)
@@ -429,10 +429,13 @@ def test_training_is_reproducible(eye_crops_dir: Path, tmp_path: Path) -> None:
 def test_command_line_trains_and_records_itself(eye_crops_dir: Path, tmp_path: Path) -> None:
     pytest.importorskip("torch")
     argv = ["train", "eyes", "--data", str(eye_crops_dir), "--out", str(tmp_path), "--epochs", "1"]
-    assert main([*argv, "--batch-size", "16", "--threads", "1"]) == 0
+    assert main([*argv, "--batch-size", "16", "--threads", "1", "--tone-balance"]) == 0
     card = json.loads((tmp_path / "eyes.json").read_text())
     assert card["training"]["command_line"].startswith("python -m icaocheck.training train eyes --data ")
     assert card["training"]["batch_size"] == 16
+    assert card["data"]["sampling"].endswith("shared evenly by ITA skin-tone group")
+    # These hand-cut eye crops have no manifest tone: all unmeasured, so the balance changes nothing.
+    assert set(card["data"]["negative_skin_tones"]) == {"unmeasured"}
 
 
 # ---------------------------------------------------------------- leaving a source out
@@ -575,62 +578,57 @@ def test_retrained_figures_do_not_calibrate_on_the_left_out_sources_photos() -> 
 
 
 @pytest.fixture(scope="module")
-def face_crops_dir(tmp_path_factory: pytest.TempPathFactory, pipeline) -> Path:
-    """A cover crops folder cut by the pipeline from the example photos, all uncovered faces; photos
-    without a face get a no_face row, and each face is listed twice (two crops of one photo, as
-    augmented copies are) to check the tones stay aligned with the crops."""
-    from icaocheck.io import load_image
-
+def face_crops_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cover crops folder cut by ``icaocheck crops``' own code from the example photos, all labelled
+    uncovered; photos without a face get a no_face row, and each face is labelled twice (two rows of
+    one photo, as two labels of one photo are) to check the tones stay aligned with the crops."""
     examples = Path(__file__).resolve().parent.parent / "examples" / "photos"
     out = tmp_path_factory.mktemp("faces")
-    (out / "face").mkdir()
-    rows = []
-    for photo in sorted(examples.glob("*.[jp][pn]g")):
-        analysis = pipeline.analyse(load_image(photo, pipeline.config.max_image_pixels))
+    photos = []
+    for index, photo in enumerate(sorted(examples.glob("*.[jp][pn]g"))):
         source = "webcam" if "webcam" in photo.name else "examples"
-        if analysis.crops is None:
-            row = _row("", "", "cover", "uncovered", source, photo.stem, status="no_face")
-            rows.append({**row, "source_path": photo.name})
-            continue
-        cv2.imwrite(str(out / "face" / f"{photo.stem}.png"), analysis.crops.face)
-        for _ in range(2):
-            row = _row(f"face/{photo.stem}.png", "face", "cover", "uncovered", source, photo.stem)
-            rows.append({**row, "source_path": photo.name})
-    with (out / "manifest.csv").open("w", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=MANIFEST_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+        row = {"path": photo.name, "attribute": "cover", "label": "uncovered", "source": source}
+        row |= {"group": photo.stem, "kind": "face", "box": ""}
+        photos.append(LabelledPhoto(index, photo, (row, dict(row)), out))
+    for _ in collect_crops(photos, out):
+        pass
     return out
 
 
-def test_skin_tone_groups_follow_the_crops_and_measure_the_photos(face_crops_dir: Path, pipeline) -> None:
-    examples = Path(__file__).resolve().parent.parent / "examples" / "photos"
+def test_crops_record_each_face_skin_tone_and_load_crops_keeps_it_aligned(face_crops_dir: Path) -> None:
     crops = load_crops(face_crops_dir, "cover")
-    tones = skin_tone_groups(face_crops_dir, "cover", examples, pipeline)
-    assert len(tones) == len(crops) and crops.skipped == {"status no_face": 4}
+    tones = crops.skin_tones
+    # Two rows per photo: the 4 photos without a face and the 3 rotated ones collect rejects, twice each.
+    assert len(tones) == len(crops) and crops.skipped == {"status no_face": 8, "status rejected": 6}
     # Two crops per photo, side by side in the manifest: the same tone for both.
     assert np.array_equal(tones[0::2], tones[1::2])
     by_group = dict(zip(crops.groups.tolist(), tones.tolist(), strict=True))
-    # The committed examples' cheeks: the 600x800 portrait is very light, the CC0 webcam portraits dark.
+    # The committed examples' cheeks, measured on the colour photo (the crops are gray): the 600x800
+    # portrait is very light, the CC0 webcam portraits (dim light) dark.
     assert by_group["portrait_600x800"] == "very light"
     assert by_group["portrait_cc0_webcam_1"] == by_group["portrait_cc0_webcam_3"] == "dark"
     assert len(set(tones.tolist())) >= 4
 
 
-def test_tone_balanced_weights_share_the_uncovered_draws_evenly(face_crops_dir: Path, pipeline) -> None:
-    examples = Path(__file__).resolve().parent.parent / "examples" / "photos"
+def test_packed_crops_keep_the_skin_tones(face_crops_dir: Path, tmp_path: Path) -> None:
     crops = load_crops(face_crops_dir, "cover")
-    tones = skin_tone_groups(face_crops_dir, "cover", examples, pipeline)
-    tones[0] = tones[1] = UNKNOWN_TONE  # one photo without skin colour: it keeps its share
+    crops.save_npz(tmp_path / "faces.npz")
+    assert np.array_equal(CropSet.load_npz(tmp_path / "faces.npz").skin_tones, crops.skin_tones)
+
+
+def test_tone_balanced_weights_share_the_uncovered_draws_evenly(face_crops_dir: Path) -> None:
+    crops = load_crops(face_crops_dir, "cover")
+    tones = crops.skin_tones.copy()
+    tones[0] = tones[1] = UNMEASURED  # one photo without skin colour: it keeps its share
     base = sample_weights(crops.labels, crops.sources)
     balanced = tone_balanced_weights(base, crops.labels, tones)
     assert balanced.sum() == pytest.approx(1.0)
     assert balanced[:2].sum() == pytest.approx(base[:2].sum())
-    known = tones != UNKNOWN_TONE
+    known = tones != UNMEASURED
     shares = [balanced[tones == name].sum() for name in np.unique(tones[known])]
     assert np.allclose(shares, shares[0])
     # Without balance the very light faces (most of the examples) take more than their even share.
-    assert base[tones == "very light"].sum() > shares[0] * 1.5
+    assert base[tones == "very light"].sum() > shares[0] * 1.4
     # Within a group, the source balance of ``base`` holds: same ratios as before.
     light = tones == "very light"
     assert np.allclose(balanced[light] / base[light], balanced[light][0] / base[light][0])

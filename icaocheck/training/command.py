@@ -28,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, default=3e-3)
     train.add_argument("--source-balance", type=float, default=0.5)
     train.add_argument(
+        "--tone-balance", action="store_true", help="share the negative class's draws evenly by skin-tone group"
+    )
+    train.add_argument(
         "--exclude-source", action="append", default=[], help="leave this source's crops out (repeatable)"
     )
     train.add_argument(
@@ -65,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         device=args.device,
         learning_rate=args.lr,
         source_balance=args.source_balance,
+        tone_balance=args.tone_balance,
         exclude_sources=args.exclude_source,
         augmentation=Augmentation(args.augmentation).config(),
         run_dir=args.run_dir,

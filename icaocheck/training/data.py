@@ -3,8 +3,9 @@
 ``OUT_DIR/manifest.csv`` (written by ``icaocheck crops``) has one row per crop with columns
 ``crop_path`` (relative to OUT_DIR, grayscale PNG), ``crop_kind`` (right_eye | left_eye |
 eye_patch | mouth | face), ``attribute`` (eyes | mouth | cover), ``label``, ``source``,
-``group``, ``kind``, ``source_path``, ``detection_confidence``, ``status`` (ok, or why there is
-no crop: no_face, rejected, error) and ``reason``. Only ``ok`` rows are used.
+``group``, ``kind``, ``source_path``, ``detection_confidence``, ``skin_tone`` (the face's ITA group,
+:mod:`icaocheck.skin_tone`; empty where unmeasured or in manifests written before it), ``status`` (ok,
+or why there is no crop: no_face, rejected, error) and ``reason``. Only ``ok`` rows are used.
 
 The split is by ``group`` (duplicates and crops of one photo share a group) with
 :func:`icaocheck.split.split_of`, the rule data collection and evaluation use too; test groups
@@ -19,18 +20,13 @@ from collections import Counter
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from icaocheck.config import CropConfig
-from icaocheck.io import ImageReadError, load_image
-from icaocheck.skin_tone import individual_typology_angle, ita_group
+from icaocheck.skin_tone import UNMEASURED
 from icaocheck.split import HELD_OUT_FRACTION, TEST_FRACTION, Split, split_of
-
-if TYPE_CHECKING:
-    from icaocheck.pipeline import Pipeline
 
 MANIFEST_NAME = "manifest.csv"
 SPLIT_RULE = (
@@ -72,6 +68,7 @@ class CropSet:
     groups: np.ndarray  # str
     sources: np.ndarray  # str
     crop_kinds: np.ndarray  # str
+    skin_tones: np.ndarray  # str, ITA group of the face the crop was cut from; UNMEASURED if none
     skipped: dict[str, int] = field(default_factory=dict)  # why manifest rows were not used → count
 
     def __len__(self) -> int:
@@ -86,6 +83,7 @@ class CropSet:
             self.groups[index],
             self.sources[index],
             self.crop_kinds[index],
+            self.skin_tones[index],
             dict(self.skipped),
         )
 
@@ -132,6 +130,7 @@ class CropSet:
             groups=self.groups.astype(str),
             sources=self.sources.astype(str),
             crop_kinds=self.crop_kinds.astype(str),
+            skin_tones=self.skin_tones.astype(str),
             skipped=np.array(json.dumps(self.skipped)),
         )
 
@@ -145,6 +144,8 @@ class CropSet:
                 packed["groups"],
                 packed["sources"],
                 packed["crop_kinds"],
+                # Files packed before the column existed: every tone unmeasured.
+                packed["skin_tones"] if "skin_tones" in packed else np.full(len(packed["labels"]), UNMEASURED),
                 json.loads(str(packed["skipped"])),
             )
 
@@ -179,10 +180,12 @@ def load_crops(data_dir: Path, attribute: str, crops: CropConfig | None = None) 
         if image.shape != (size, size):
             raise ValueError(f"crop {path} is {image.shape[1]}x{image.shape[0]}, expected {size}x{size}")
         images.append(image)
-        rows.append((classes[row["label"]], row["group"], row["source"], row["crop_kind"]))
+        rows.append(
+            (classes[row["label"]], row["group"], row["source"], row["crop_kind"], row.get("skin_tone", UNMEASURED))
+        )
     if not rows:
         raise ValueError(f"{data_dir / MANIFEST_NAME} lists no usable {attribute} crops")
-    labels, groups, sources, kinds = zip(*rows, strict=True)
+    labels, groups, sources, kinds, tones = zip(*rows, strict=True)
     return CropSet(
         attribute,
         np.stack(images),
@@ -190,6 +193,7 @@ def load_crops(data_dir: Path, attribute: str, crops: CropConfig | None = None) 
         np.array(groups, dtype=str),
         np.array(sources, dtype=str),
         np.array(kinds, dtype=str),
+        np.array(tones, dtype=str),
         dict(sorted(skipped.items())),
     )
 
@@ -245,6 +249,7 @@ def _merged_data(paths: Path | Sequence[Path], attribute: str, crops: CropConfig
         np.concatenate([p.groups for p in parts]),
         np.concatenate([p.sources for p in parts]),
         np.concatenate([p.crop_kinds for p in parts]),
+        np.concatenate([p.skin_tones for p in parts]),
         dict(sorted(skipped.items())),
     )
 
@@ -270,35 +275,6 @@ def sample_weights(labels: np.ndarray, sources: np.ndarray, source_balance: floa
     return weights
 
 
-UNKNOWN_TONE = ""  # no skin colour to measure: gray photo, colour cast, or no face found again
-
-
-def skin_tone_groups(data_dir: Path, attribute: str, photos_root: Path, pipeline: Pipeline) -> np.ndarray:
-    """The ITA group (:func:`icaocheck.skin_tone.ita_group`) of each crop :func:`load_crops` reads, in its order.
-
-    Measured on the cheeks of the largest face in the colour photo the crop was cut from
-    (``photos_root / source_path``, the manifest's path below the labels' folder), with the
-    pipeline's 68 landmarks: the crops are gray. :data:`UNKNOWN_TONE` where there is none.
-    """
-    tones: dict[str, str] = {}
-    groups = []
-    for row in _usable_rows(data_dir, attribute, Counter()):
-        if row["source_path"] not in tones:
-            tones[row["source_path"]] = _photo_tone(photos_root / row["source_path"], pipeline)
-        groups.append(tones[row["source_path"]])
-    return np.array(groups, dtype=str)
-
-
-def _photo_tone(path: Path, pipeline: Pipeline) -> str:
-    try:
-        record = load_image(path, pipeline.config.max_image_pixels)
-    except ImageReadError:
-        return UNKNOWN_TONE
-    analysis = pipeline.analyse(record)
-    angle = None if analysis.landmarks is None else individual_typology_angle(record.pixels, analysis.landmarks)
-    return UNKNOWN_TONE if angle is None else ita_group(angle)
-
-
 def tone_balanced_weights(
     weights: np.ndarray, labels: np.ndarray, tone_groups: np.ndarray, label: int = 0
 ) -> np.ndarray:
@@ -307,13 +283,13 @@ def tone_balanced_weights(
     Off unless called. For the cover model's uncovered faces (label 0): false alarms concentrate on
     dark skin in dim light (issue 8), a group the sources hold few of. Each known group gets the same
     share of the class's draws, split within the group as ``weights`` split it (so source balance
-    holds inside a group); crops of :data:`UNKNOWN_TONE` keep their share; other classes are unchanged.
+    holds inside a group); crops of :data:`UNMEASURED` keep their share; other classes are unchanged.
     """
     lengths = (len(weights), len(labels), len(tone_groups))
     if len(set(lengths)) != 1:
         raise ValueError(f"expected weights, labels and tone groups of one length, got lengths {lengths}")
     balanced = weights.astype(np.float64)
-    known = (labels == label) & (tone_groups != UNKNOWN_TONE)
+    known = (labels == label) & (tone_groups != UNMEASURED)
     names = np.unique(tone_groups[known])
     share = weights[known].sum() / max(len(names), 1)
     for name in names:

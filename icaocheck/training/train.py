@@ -9,6 +9,9 @@ Choices, and why:
   instead of the eye. Drawing every source more evenly within its class raises the weight of
   the sources that show both classes, where only the attribute itself separates them; the
   per-source and mixed-source validation numbers in the card show whether it worked.
+* Skin-tone balance of the negative class (``tone_balance``, off by default): the cover model's
+  false alarms concentrate on dark skin in dim light, which the sources hold few of; with it, the
+  uncovered faces' draws are shared evenly by ITA group (the crops manifest's ``skin_tone``).
 * AdamW with a one-cycle schedule: reaches a good optimum in few epochs, which matters on CPU.
 * The kept model is the epoch with the lowest validation EER (ties: lower loss), and its EER
   threshold becomes the card's threshold until the evaluation tool replaces it.
@@ -46,6 +49,7 @@ from icaocheck.training.data import (
     load_data,
     resolve_attribute,
     sample_weights,
+    tone_balanced_weights,
 )
 from icaocheck.training.export import DEFAULT_LICENCE, ExportResult, export_model, to_input
 from icaocheck.training.nets import AttributeNet, NetSpec, default_spec
@@ -191,10 +195,13 @@ def _fit(
     learning_rate: float,
     weight_decay: float,
     source_balance: float,
+    tone_balance: bool,
     augmentation: AugmentConfig | None,
     log: Callable[[str], None],
 ) -> _Fit:
     weights = sample_weights(train.labels, train.sources, source_balance)
+    if tone_balance:
+        weights = tone_balanced_weights(weights, train.labels, train.skin_tones)
     steps = max(1, len(train) // batch_size)
     optimiser = torch.optim.AdamW(net.parameters(), lr=learning_rate, weight_decay=weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -262,6 +269,7 @@ def train_attribute(
     learning_rate: float = 3e-3,
     weight_decay: float = 1e-4,
     source_balance: float = 0.5,
+    tone_balance: bool = False,
     exclude_sources: Sequence[str] = (),
     spec: NetSpec | None = None,
     augmentation: AugmentConfig | None = DEFAULT_AUGMENTATION,
@@ -282,7 +290,7 @@ def train_attribute(
     ``spec`` None takes :func:`default_spec`; ``augmentation`` None trains on the crops as they are.
     ``exclude_sources`` leaves those sources' crops, and any crop sharing a group with them, out of both
     training and epoch choice (the split of the others by group is unchanged), for measuring the model
-    on a source it never saw.
+    on a source it never saw. ``tone_balance`` shares the negative class's draws evenly by skin-tone group.
     """
     started = time.perf_counter()
     if epochs < 1:
@@ -320,6 +328,7 @@ def train_attribute(
         learning_rate=learning_rate,
         weight_decay=weight_decay,
         source_balance=source_balance,
+        tone_balance=tone_balance,
         augmentation=augmentation,
         log=log,
     )
@@ -366,7 +375,12 @@ def train_attribute(
             "sampling": (
                 "with replacement, each class half the draws; within a class source s drawn "
                 f"in proportion to n_s^(1 - {source_balance})"
+                + ("; the negative class's draws shared evenly by ITA skin-tone group" if tone_balance else "")
             ),
+            "negative_skin_tones": {
+                str(tone or "unmeasured"): int(count)
+                for tone, count in zip(*np.unique(train.skin_tones[train.labels == 0], return_counts=True), strict=True)
+            },
         },
         training={
             "command_line": command_line if command_line is not None else shlex.join(sys.argv),
