@@ -32,14 +32,16 @@ def test_whole_faces_of_sources_without_cover_labels_become_uncovered(tmp_path: 
             ("patches/e.jpg", "cew_eyes", "eyes", "open", "eye_patch"),
             ("utk/f.jpg", "utkface", "eyes", "open", "face"),  # has cover labels of its own
             ("utk/f.jpg", "utkface", "cover", "uncovered", "face"),
+            ("sun/g.jpg", "sunglasses_shreyas0906", "sunglasses", "worn", "face"),  # dark glasses are no cover
+            ("sun/h.jpg", "sunglasses_shreyas0906", "sunglasses", "worn", "roi_crop"),  # the glasses alone
         ],
     )
     out = tmp_path / "work" / "uncovered" / "labels.csv"
     rows = uncovered_rows(labels, out)
-    assert [row["source"] for row in rows] == ["cew_faces_closed", "helen_mouth", "300w_afw"]
+    assert [row["source"] for row in rows] == ["cew_faces_closed", "helen_mouth", "300w_afw", "sunglasses_shreyas0906"]
     assert all(row["attribute"] == "cover" and row["label"] == "uncovered" for row in rows)
     # Groups are kept, so every model splits a photo the same way.
-    assert [row["group"] for row in rows] == ["g:cew/a.jpg", "g:helen/b.jpg", "g:300w/c.jpg"]
+    assert [row["group"] for row in rows] == ["g:cew/a.jpg", "g:helen/b.jpg", "g:300w/c.jpg", "g:sun/g.jpg"]
     # Paths are relative to the new CSV's folder and lead to the same files.
-    for row, original in zip(rows, ["cew/a.jpg", "helen/b.jpg", "300w/c.jpg"], strict=True):
+    for row, original in zip(rows, ["cew/a.jpg", "helen/b.jpg", "300w/c.jpg", "sun/g.jpg"], strict=True):
         assert (out.parent / row["path"]).resolve() == (labels.parent / original).resolve()

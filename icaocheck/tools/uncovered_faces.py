@@ -10,6 +10,11 @@ train/validation split stays the same for every model.
 Sources are taken whole-face photos only (``kind`` face). Frames (the yawn set) are left out: many
 of those yawners hold a hand over their mouth, which the model must call covered.
 
+The sunglasses selfies are added too: dark glasses hide the eyes, not the lower face, so they are
+not a cover (``eyes_visible`` judges them), and they teach the model that a dark band across the
+face is not a veil. Their labels are image-level (some photos show no face or several people); the
+crops step drops photos without a face and keeps the largest one.
+
     python -m icaocheck.tools.uncovered_faces ../shared/data/labels.csv work/uncovered/labels.csv
 """
 
@@ -20,6 +25,8 @@ import csv
 import os
 from pathlib import Path
 
+# Labels of sources whose whole faces show the lower face uncovered.
+UNCOVERED_ATTRIBUTES = ("eyes", "mouth", "sunglasses")
 COLUMNS = ("path", "source", "attribute", "label", "kind", "group", "box", "licence", "note")
 
 
@@ -33,7 +40,7 @@ def uncovered_rows(labels_csv: Path, out_csv: Path) -> list[dict[str, str]]:
     covered_sources = {row["source"] for row in rows if row["attribute"] == "cover"}
     written: dict[str, dict[str, str]] = {}
     for row in rows:
-        if row["source"] in covered_sources or row["kind"] != "face" or row["attribute"] not in ("eyes", "mouth"):
+        if row["source"] in covered_sources or row["kind"] != "face" or row["attribute"] not in UNCOVERED_ATTRIBUTES:
             continue
         if row["path"] in written:
             continue
@@ -47,7 +54,7 @@ def uncovered_rows(labels_csv: Path, out_csv: Path) -> list[dict[str, str]]:
             "group": row["group"],
             "box": row["box"],
             "licence": row["licence"],
-            "note": f"whole face from an {row['attribute']} source, uncovered by that source's description",
+            "note": f"whole face from a source labelled for {row['attribute']}, uncovered by its description",
         }
     return list(written.values())
 
