@@ -15,7 +15,6 @@ import cv2
 import numpy as np
 
 from icaocheck.blazeface import BlazeFaceDetector
-from icaocheck.checks.attributes import ATTRIBUTE_CHECKS
 from icaocheck.checks.base import AttributeClassifierCheck
 from icaocheck.checks.geometry import eye_drift, face_found
 from icaocheck.checks.registry import Check, registered, run_check
@@ -89,7 +88,6 @@ class Pipeline:
         # A profile's choices: checks left out are never run (their models not even loaded), and
         # attribute checks are judged against the profile's threshold where it sets one.
         self.disabled_checks = self.config.disabled_checks
-        self.attribute_checks = [check for check in ATTRIBUTE_CHECKS if check.name not in self.disabled_checks]
         # Every registered check the profile leaves on, in report order (print geometry only when turned on).
         self.checks: list[Check] = [
             cls()
@@ -99,6 +97,8 @@ class Pipeline:
         ]
         # Each check's threshold under the profile, and its stage in the timings: fixed for the run.
         self._judging = [(check, check.threshold_in(self.config), _timing_key(check)) for check in self.checks]
+        # Only the classifiers of enabled checks are loaded.
+        self.attribute_checks = [check for check in self.checks if isinstance(check, AttributeClassifierCheck)]
         self.models: dict[str, AttributeModel | None] = {
             check.model: load_attribute_model(check.model, models, threads=threads) for check in self.attribute_checks
         }
@@ -315,7 +315,7 @@ _TURNS = (
 
 def _timing_key(check: Check) -> str:
     """A check's stage in the timings: ``classify_<model>`` for a classifier's, else ``check_<name>``."""
-    return f"classify_{check.attribute.model}" if isinstance(check, AttributeClassifierCheck) else f"check_{check.name}"
+    return f"classify_{check.model}" if isinstance(check, AttributeClassifierCheck) else f"check_{check.name}"
 
 
 def _largest_holding(faces: list[Face], point: tuple[float, float]) -> int:

@@ -247,3 +247,43 @@ def test_ofiq_report_fills_most_measures_on_a_portrait(pipeline) -> None:
     # Off by default: head size (print geometry); not built: head coverings.
     assert missing == ["HeadSize", "NoHeadCoverings"]
     assert 0 <= float(values["UnifiedQualityScore.scalar"]) <= 100
+
+
+def test_a_new_classifier_check_is_one_class_with_its_model_and_failure() -> None:
+    """A classifier check declares its model and failure wording in its class; nothing else lists them."""
+    from icaocheck.checks.attributes import ATTRIBUTE_CHECKS
+    from icaocheck.checks.base import AttributeClassifierCheck
+    from icaocheck.pipeline import Pipeline
+    from icaocheck.profiles import resolve
+
+    assert [(c.name, c.model) for c in ATTRIBUTE_CHECKS] == [
+        ("eyes_closed", "eyes"),
+        ("mouth_open", "mouth"),
+        ("face_covered", "veil"),
+    ]
+
+    @register
+    class EyesAgain(AttributeClassifierCheck):
+        name = "eyes_again_for_test"
+        model = "eyes"
+        failure = "eyes closed again"
+        order = 9997
+
+    try:
+        assert ATTRIBUTE_CHECKS[-1].failure == "eyes closed again"
+        # Its default threshold is its model's card's, as for eyes_closed; a profile sets its own.
+        defaults = resolve()
+        card = defaults.get("checks.eyes_closed.threshold")
+        again_default = defaults.get("checks.eyes_again_for_test.threshold")
+        assert (again_default.value, again_default.source) == (card.value, card.source)
+        settings = resolve(overrides=["checks.eyes_again_for_test.threshold=0.5"])
+        result = Pipeline(settings.config).audit(EXAMPLES / "eyes_closed_1.jpg")
+        again, closed = result.check("eyes_again_for_test"), result.check("eyes_closed")
+        assert again is not None and closed is not None and closed.verdict is Verdict.FAIL
+        assert again.verdict is Verdict.FAIL and again.threshold == 0.5 and again.value == pytest.approx(closed.value)
+        assert again.reason.startswith(f"eyes closed again: score {again.value:.2f} ≥ threshold 0.50")
+        assert closed.reason.startswith("eyes closed: score")
+        assert "classify_eyes" in result.timings_ms
+    finally:
+        unregister("eyes_again_for_test")
+    assert "eyes_again_for_test" not in [c.name for c in ATTRIBUTE_CHECKS]

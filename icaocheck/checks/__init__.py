@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from icaocheck.checks.registry import CheckNames
+from icaocheck.checks.registry import RegistryView
 from icaocheck.types import Crops, Face, Landmarks
 
 if TYPE_CHECKING:  # for the annotation only
@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # for the annotation only
 
 # Every check's name in report order, from the registry (icaocheck.checks.registry): each check is
 # one module of this package, and adding the module adds the check everywhere.
-CHECK_NAMES: Sequence[str] = CheckNames()
+CHECK_NAMES: Sequence[str] = RegistryView(lambda checks: tuple(cls.name for cls in checks))
 
 
 @dataclass(frozen=True)

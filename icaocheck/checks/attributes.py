@@ -1,39 +1,45 @@
-"""Checks scored by the attribute classifiers: eyes closed, mouth open, face covered."""
+"""Checks scored by the attribute classifiers: eyes closed, mouth open, face covered.
+
+Each is a registered check (:class:`icaocheck.checks.base.AttributeClassifierCheck`) that declares its
+model and the wording of its failure; :data:`ATTRIBUTE_CHECKS` lists them from the registry.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from icaocheck.checks import FaceEvidence
 from icaocheck.checks.geometry import FEATURES
 from icaocheck.checks.mesh_geometry import MESH_FEATURES
+from icaocheck.checks.registry import Check, RegistryView
 from icaocheck.classify import AttributeModel
+from icaocheck.evidence import PhotoEvidence
 from icaocheck.mesh import MESH_FILE
 from icaocheck.types import CheckResult, Verdict
 
-
-@dataclass(frozen=True)
-class AttributeCheck:
-    """A check driven by one model file: which model, and how to say its failure."""
-
-    name: str
-    model: str
-    failure: str  # completes "score ... : <failure>"
+if TYPE_CHECKING:  # annotations only: base imports this module
+    from icaocheck.checks.base import AttributeClassifierCheck
 
 
-ATTRIBUTE_CHECKS = (
-    AttributeCheck("eyes_closed", "eyes", "eyes closed"),
-    AttributeCheck("mouth_open", "mouth", "mouth open"),
-    AttributeCheck("face_covered", "veil", "face covered (veil, mask, scarf or hand)"),
-)
+def _classifier_checks(checks: tuple[type[Check], ...]) -> tuple[AttributeClassifierCheck, ...]:
+    from icaocheck.checks.base import AttributeClassifierCheck  # here: base imports this module
+
+    return tuple(cls() for cls in checks if issubclass(cls, AttributeClassifierCheck))
 
 
-def not_assessed(check: AttributeCheck, reason: str) -> CheckResult:
+# Every registered check scored by a classifier, in report order.
+ATTRIBUTE_CHECKS: Sequence[AttributeClassifierCheck] = RegistryView(_classifier_checks)
+
+
+def not_assessed(check: AttributeClassifierCheck, reason: str) -> CheckResult:
     return CheckResult(check.name, Verdict.NOT_ASSESSED, reason=f"not assessed: {reason}")
 
 
 def assess(
-    check: AttributeCheck, model: AttributeModel | None, evidence: FaceEvidence, threshold: float | None = None
+    check: AttributeClassifierCheck,
+    model: AttributeModel | None,
+    evidence: PhotoEvidence,
+    threshold: float | None = None,
 ) -> CheckResult:
     """Score the evidence with ``model`` and compare with ``threshold`` (default: its card's).
 
@@ -70,7 +76,7 @@ def assess(
     return judge(check, max(fused.values()), threshold, details)
 
 
-def _feature(name: str, evidence: FaceEvidence) -> float:
+def _feature(name: str, evidence: PhotoEvidence) -> float:
     """A landmark feature of the face: from the attention mesh (``mesh_*``) or dlib's 68 points."""
     if name in MESH_FEATURES:
         assert evidence.mesh is not None, "checked by the caller"
@@ -78,7 +84,7 @@ def _feature(name: str, evidence: FaceEvidence) -> float:
     return FEATURES[name](evidence.landmarks)
 
 
-def judge(check: AttributeCheck, score: float, threshold: float, details: dict[str, float]) -> CheckResult:
+def judge(check: AttributeClassifierCheck, score: float, threshold: float, details: dict[str, float]) -> CheckResult:
     """The verdict on ``score`` against ``threshold``."""
     if score < threshold:
         return CheckResult(check.name, Verdict.PASS, score, threshold, "score", "", details)

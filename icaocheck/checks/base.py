@@ -12,7 +12,7 @@ import dataclasses
 import math
 from typing import ClassVar, Literal
 
-from icaocheck.checks.attributes import ATTRIBUTE_CHECKS, AttributeCheck, assess
+from icaocheck.checks.attributes import assess
 from icaocheck.checks.registry import Check, clamp_scalar, sigmoid
 from icaocheck.config import Config, GeometryConfig
 from icaocheck.evidence import PhotoEvidence
@@ -37,20 +37,17 @@ class GeometryCheck(Check):
 class AttributeClassifierCheck(Check):
     """A check scored by one attribute classifier on the crops; its default threshold is the model card's."""
 
+    model: ClassVar[str]  # the model file's stem (``eyes`` for eyes.onnx, eyes.json its card)
+    failure: ClassVar[str]  # completes the failure reason "<failure>: score ... ≥ threshold ..."
     limit = None
     unit = "score"
     needs = frozenset({"crops", "landmarks", "model"})
-
-    @property
-    def attribute(self) -> AttributeCheck:
-        return next(check for check in ATTRIBUTE_CHECKS if check.name == self.name)
 
     def threshold_in(self, config: Config) -> float | None:
         return dict(config.attribute_thresholds).get(self.name)  # None: the card's
 
     def judge(self, evidence: PhotoEvidence, threshold: float | None) -> CheckResult:
-        attribute = self.attribute
-        return assess(attribute, evidence.models.get(attribute.model), evidence, threshold)  # type: ignore[arg-type]
+        return assess(self, evidence.models.get(self.model), evidence, threshold)
 
     def scalar(self, raw: float) -> float:
         # The score is the probability of the non-compliant class; the quality is its complement.

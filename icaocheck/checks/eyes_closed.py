@@ -9,6 +9,8 @@ from icaocheck.checks.registry import register
 @register
 class EyesClosed(AttributeClassifierCheck):
     name = "eyes_closed"
+    model = "eyes"
+    failure = "eyes closed"
     ofiq = "EyesOpen"
     details = ("right_eye", "left_eye")
     gallery_crops = (("right eye", "right_eye"), ("left eye (mirrored)", "left_eye"))

@@ -14,6 +14,8 @@ from icaocheck.types import CheckResult
 @register
 class FaceCovered(AttributeClassifierCheck):
     name = "face_covered"
+    model = "veil"
+    failure = "face covered (veil, mask, scarf or hand)"
     ofiq = "FaceOcclusionPrevention"
     gallery_crops = (("face", "face"),)
     order = 80

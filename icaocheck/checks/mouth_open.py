@@ -9,6 +9,8 @@ from icaocheck.checks.registry import register
 @register
 class MouthOpen(AttributeClassifierCheck):
     name = "mouth_open"
+    model = "mouth"
+    failure = "mouth open"
     ofiq = "MouthClosed"
     gallery_crops = (("mouth", "mouth"),)
     order = 70

@@ -15,15 +15,17 @@ from __future__ import annotations
 import importlib
 import math
 import pkgutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal, TypeVar
 
 from icaocheck.types import CheckResult, Verdict
 
 if TYPE_CHECKING:
     from icaocheck.config import Config
     from icaocheck.evidence import PhotoEvidence
+
+T = TypeVar("T")
 
 # What a check may declare it reads of the evidence (documentation, checked against this list; the evidence
 # computes whatever a check's measure asks for, on first request).
@@ -192,30 +194,33 @@ def registered() -> tuple[type[Check], ...]:
     return _ORDERED[0]
 
 
-class CheckNames(Sequence[str]):
-    """Every registered check's name in report order, read from the registry on each use.
+class RegistryView(Sequence[T]):
+    """What ``select`` takes of the registered checks (in report order), read from the registry on each use.
 
-    What ``icaocheck.checks.CHECK_NAMES`` is: reports, profiles and the summary iterate it, so a
-    check registered later (a plug-in, a test's) is in all of them.
+    ``icaocheck.checks.CHECK_NAMES`` is one: reports, profiles and the summary iterate it, so a check
+    registered later (a plug-in, a test's) is in all of them.
     """
 
-    def _names(self) -> tuple[str, ...]:
-        return tuple(cls.name for cls in registered())
+    def __init__(self, select: Callable[[tuple[type[Check], ...]], tuple[T, ...]]) -> None:
+        self._select = select
+
+    def _items(self) -> tuple[T, ...]:
+        return self._select(registered())
 
     def __getitem__(self, index):  # type: ignore[no-untyped-def]
-        return self._names()[index]
+        return self._items()[index]
 
     def __len__(self) -> int:
-        return len(self._names())
+        return len(self._items())
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._names())
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._items())
 
-    def __contains__(self, name: object) -> bool:
-        return name in self._names()
+    def __contains__(self, item: object) -> bool:
+        return item in self._items()
 
     def __repr__(self) -> str:
-        return repr(self._names())
+        return repr(self._items())
 
 
 def check_class(name: str) -> type[Check]:

@@ -39,8 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from icaocheck.checks import CHECK_NAMES
-from icaocheck.checks.attributes import ATTRIBUTE_CHECKS
-from icaocheck.checks.base import GeometryCheck
+from icaocheck.checks.base import AttributeClassifierCheck, GeometryCheck
 from icaocheck.checks.registry import check_class, registered
 from icaocheck.classify import ModelCard, ModelCardError
 from icaocheck.config import Config, DetectionConfig, GeometryConfig
@@ -58,7 +57,6 @@ DEFAULT_PROFILE = "default"  # no file: the defaults of layer 1 alone
 GEOMETRY_THRESHOLDS = {
     cls.name: cls.config_field for cls in registered() if issubclass(cls, GeometryCheck) and cls.config_field
 }
-_ATTRIBUTE_MODEL = {check.name: check.model for check in ATTRIBUTE_CHECKS}
 # Without a face nothing else is assessed, so this check always runs.
 _ALWAYS_ENABLED = frozenset({"face_found"})
 
@@ -147,16 +145,16 @@ class _Layers:
         # Check name → (threshold, source) from its model card: what a threshold_factor scales.
         self.cards: dict[str, tuple[float | None, str]] = {}
         geometry = GeometryConfig()
-        for name in CHECK_NAMES:
-            limit = check_class(name).limit
-            self._put(f"checks.{name}.enabled", check_class(name).enabled_by_default, "default")
+        for cls in registered():
+            name = cls.name
+            self._put(f"checks.{name}.enabled", cls.enabled_by_default, "default")
             if name in GEOMETRY_THRESHOLDS:
                 self._put(f"checks.{name}.threshold", getattr(geometry, GEOMETRY_THRESHOLDS[name]), "default")
-            elif name in _ATTRIBUTE_MODEL:
-                self.cards[name] = _card_threshold(models, _ATTRIBUTE_MODEL[name])
+            elif issubclass(cls, AttributeClassifierCheck):
+                self.cards[name] = _card_threshold(models, cls.model)
                 self._put(f"checks.{name}.threshold", *self.cards[name])
-            elif limit is not None:
-                self._put(f"checks.{name}.threshold", limit.default, f"default ({limit.origin})")
+            elif cls.limit is not None:
+                self._put(f"checks.{name}.threshold", cls.limit.default, f"default ({cls.limit.origin})")
         for field in dataclasses.fields(DetectionConfig):
             self._put(f"detection.{field.name}", getattr(DetectionConfig(), field.name), "default")
         self._put("input.max_image_pixels", Config().max_image_pixels, "default")
@@ -263,7 +261,7 @@ def _card_threshold(models: Path, model: str) -> tuple[float | None, str]:
 def _threshold(name: str, value: Any, key: str, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ProfileError(f"{where}: {key} must be a number, got {value!r}")
-    if name in _ATTRIBUTE_MODEL and not 0.0 < value <= 1.0:
+    if issubclass(check_class(name), AttributeClassifierCheck) and not 0.0 < value <= 1.0:
         raise ProfileError(f"{where}: {key} is a model score threshold in (0, 1], got {value:g}")
     if value < 0:
         raise ProfileError(f"{where}: {key} must not be negative, got {value:g}")
