@@ -19,8 +19,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from collections.abc import Iterator, Sequence
-from functools import partial
+from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
 from pathlib import Path
 from types import TracebackType
@@ -33,7 +32,7 @@ from icaocheck.inputs import ScanItem, frames_done, pending, scan_inputs
 from icaocheck.io import SkipHandler, is_url
 from icaocheck.reports import ReportWriter, open_writer, writer_class
 from icaocheck.resume import ExistingReport, ResumeError, RunRecord, read_existing, record_path
-from icaocheck.storage import list_url, walk_urls
+from icaocheck.storage import Listing, list_url, walk_urls
 from icaocheck.summary import Outcome, ScanSummary
 from icaocheck.types import ImageResult
 from icaocheck.video import VideoItem, VideoSummary, frame_count, video_items
@@ -213,6 +212,10 @@ class Scan:
         # Where the photos are audited and URLs listed (a Dask cluster); None: ``workers`` local processes.
         self._executor = executor
         self._results: Iterator[ImageResult] | None = None
+        # What count() found, so that the scan does not ask again: each video's frame count (one number a
+        # video, kept), each URL's listing (handed over to the scan's walk once, then dropped).
+        self._frame_counts: dict[str, int] = {}
+        self._listings: dict[str, Listing] = {}
         # Per video, the frames audited in this run (a resumed scan's earlier frames are not read back).
         self.videos: dict[str, VideoSummary] = {}
 
@@ -237,19 +240,47 @@ class Scan:
         ``on_skip`` hears of every folder entry that is not audited (see :func:`~icaocheck.io.find_images`).
         Videos come as :class:`~icaocheck.video.VideoItem`, one frame in ``every``.
         """
+        return self._items(on_skip, self._listing_taken)
+
+    def _items(self, on_skip: SkipHandler | None, lister: Callable[[str], Listing]) -> Iterator[ScanItem | VideoItem]:
         local = [path for path in self._paths if not is_url(path)]
         found = scan_inputs(local, self._recursive, self._follow_symlinks, on_skip)
         urls = [path for path in self._paths if is_url(path)]
         if urls:
             # URLs after the local paths, so that each kind is listed once and a photo named twice is audited once.
-            lister = list_url if self._executor is None else partial(self._executor.call, list_url)
             found = chain(found, walk_urls(urls, self._recursive, on_skip, lister))
-        return video_items(pending(found, self.report.done), self._every, frames_done(self.report.done))
+        done = self.report.done
+        return video_items(pending(found, done), self._every, frames_done(done), count_frames=self._frame_count)
+
+    def _list_url(self, url: str) -> Listing:
+        """One level of ``url``, listed where the photos are audited (on a cluster: by a worker)."""
+        return list_url(url) if self._executor is None else self._executor.call(list_url, url)
+
+    def _listing_kept(self, url: str) -> Listing:
+        listing = self._list_url(url)
+        self._listings[url] = listing
+        return listing
+
+    def _listing_taken(self, url: str) -> Listing:
+        # Dropped once used: memory stays flat as the scan proceeds (a folder under two given roots is listed anew).
+        listing = self._listings.pop(url, None)
+        return listing if listing is not None else self._list_url(url)
+
+    def _frame_count(self, path: str) -> int:
+        if path not in self._frame_counts:
+            self._frame_counts[path] = frame_count(path)
+        return self._frame_counts[path]
 
     def count(self) -> int:
-        """How many rows are left, by walking the folders once without keeping the list (videos: their frames)."""
+        """How many rows are left (videos: their frames), by a walk of the inputs ahead of the scan.
+
+        Local folders are walked without keeping their list. The URLs' listings and the videos' frame
+        counts are kept for the scan that follows: a folder in object storage is listed once, and a
+        video opened once to count its frames (not once a part, and again by the scan).
+        """
         return sum(
-            item.expected_rows(frame_count(item.path)) if isinstance(item, VideoItem) else 1 for item in self.items()
+            item.expected_rows(self._frame_count(item.path)) if isinstance(item, VideoItem) else 1
+            for item in self._items(None, self._listing_kept)
         )
 
     def __iter__(self) -> Iterator[ImageResult]:

@@ -84,18 +84,20 @@ def video_items(
     every: int = 1,
     done: Mapping[str, frozenset[int]] | None = None,
     part_frames: int = PART_FRAMES,
+    count_frames: Callable[[str], int] | None = None,
 ) -> Iterator[Item | VideoItem]:
     """``items`` with each video path made :class:`VideoItem` parts of ``part_frames`` frames.
 
     ``done``: the frames already reported, by the video's photo_key; a part with nothing left is
     left out. The last part runs to the end of the video, whatever its container's frame count says.
+    ``count_frames``: a video's frame count (default :func:`frame_count`, which opens the video).
     """
     for item in items:
         if not (isinstance(item, str) and is_video(item)):
             yield item
             continue
         skip = (done or {}).get(photo_key(item), frozenset())
-        starts = range(0, max(frame_count(item), 1), part_frames)
+        starts = range(0, max((count_frames or frame_count)(item), 1), part_frames)
         for start in starts:
             stop = None if start == starts[-1] else start + part_frames
             part = VideoItem(item, every, frozenset(i for i in skip if start <= i < (stop or i + 1)), start, stop)
