@@ -18,7 +18,6 @@ import cv2
 import numpy as np
 
 from icaocheck.batch import map_with_pipeline
-from icaocheck.checks import FaceEvidence
 from icaocheck.checks.geometry import face_upright
 from icaocheck.config import Config
 from icaocheck.crops import CEW_PATCH_KEEP, CLOSEUP_PATCH_KEEP, eye_crops_from_patch
@@ -84,10 +83,9 @@ def _implausible_face(analysis: FaceAnalysis, config: Config) -> str:
     Augmented copies in the data are rotated or upside down: the same rule as the ``face_upright``
     check, and a roll far beyond what a photo of a person holds still.
     """
-    assert analysis.landmarks is not None and analysis.crops is not None
+    assert analysis.landmarks is not None
     face = analysis.faces[analysis.assessed]
-    evidence = FaceEvidence(face, len(analysis.faces), analysis.landmarks, analysis.crops)
-    upright = face_upright(evidence, config.geometry)
+    upright = face_upright(face, analysis.landmarks, config.geometry.max_eye_drift_ied)
     if upright.verdict is Verdict.FAIL:
         return upright.reason
     dx, dy = analysis.landmarks.left_eye_center - analysis.landmarks.right_eye_center

@@ -19,4 +19,4 @@ class FaceSize(GeometryCheck):
     order = 30
 
     def judge(self, evidence: PhotoEvidence, threshold: float | None) -> CheckResult:
-        return geometry.face_size(evidence, self.geometry(threshold))  # type: ignore[arg-type]
+        return geometry.face_size(evidence, self.geometry(threshold))

@@ -20,4 +20,5 @@ class FaceUpright(GeometryCheck):
     order = 10
 
     def judge(self, evidence: PhotoEvidence, threshold: float | None) -> CheckResult:
-        return geometry.face_upright(evidence, self.geometry(threshold))  # type: ignore[arg-type]
+        limit = self.geometry(threshold).max_eye_drift_ied
+        return geometry.face_upright(evidence.face, evidence.landmarks, limit)

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from icaocheck.checks import FaceEvidence
 from icaocheck.config import GeometryConfig
+from icaocheck.evidence import PhotoEvidence
 from icaocheck.types import CheckResult, Face, Landmarks, Verdict
 
 
@@ -36,21 +36,21 @@ def eye_drift(face: Face, landmarks: Landmarks) -> float:
     ) / max(landmarks.inter_eye_distance, 1.0)
 
 
-def face_upright(evidence: FaceEvidence, config: GeometryConfig) -> CheckResult:
-    """Whether dlib's eyes agree with MTCNN's eye keypoints, in inter-eye distances.
+def face_upright(face: Face, landmarks: Landmarks, limit: float) -> CheckResult:
+    """Whether dlib's eyes agree with MTCNN's eye keypoints within ``limit`` inter-eye distances.
 
     dlib fits an upright face into whatever box it is given; on a rotated or upside-down face
     its eyes land far from the detector's, and every crop (and score) made from them is wrong.
+    Data collection rejects such faces by the same rule.
     """
-    drift = eye_drift(evidence.face, evidence.landmarks)
-    limit = config.max_eye_drift_ied
+    drift = eye_drift(face, landmarks)
     if drift <= limit:
         return CheckResult("face_upright", Verdict.PASS, drift, limit, "IED")
     reason = f"face rotated or upside down: landmark eyes {drift:.2f} eye distances away from the detector's"
     return CheckResult("face_upright", Verdict.FAIL, drift, limit, "IED", reason)
 
 
-def single_face(evidence: FaceEvidence) -> CheckResult:
+def single_face(evidence: PhotoEvidence) -> CheckResult:
     count = evidence.face_count
     if count == 1:
         return CheckResult("single_face", Verdict.PASS, 1.0, 1.0, "faces")
@@ -58,18 +58,18 @@ def single_face(evidence: FaceEvidence) -> CheckResult:
     return CheckResult("single_face", Verdict.FAIL, float(count), 1.0, "faces", reason)
 
 
-def face_size(evidence: FaceEvidence, config: GeometryConfig) -> CheckResult:
+def face_size(evidence: PhotoEvidence, config: GeometryConfig) -> CheckResult:
     box = evidence.face.box
     side = min(box.w, box.h)
     return _at_least("face_size", side, config.min_face_px, "px", "the face box's shorter side")
 
 
-def inter_eye_distance(evidence: FaceEvidence, config: GeometryConfig) -> CheckResult:
+def inter_eye_distance(evidence: PhotoEvidence, config: GeometryConfig) -> CheckResult:
     distance = evidence.landmarks.inter_eye_distance
     return _at_least("inter_eye_distance", distance, config.min_inter_eye_px, "px", "the distance between eye centres")
 
 
-def head_roll(evidence: FaceEvidence, config: GeometryConfig) -> CheckResult:
+def head_roll(evidence: PhotoEvidence, config: GeometryConfig) -> CheckResult:
     """Roll of the eye line from horizontal, in degrees; positive when the subject's left eye is higher."""
     dx, dy = evidence.landmarks.left_eye_center - evidence.landmarks.right_eye_center
     roll = -math.degrees(math.atan2(float(dy), float(dx)))

@@ -22,7 +22,7 @@ class HeadRoll(GeometryCheck):
     order = 50
 
     def judge(self, evidence: PhotoEvidence, threshold: float | None) -> CheckResult:
-        return geometry.head_roll(evidence, self.geometry(threshold))  # type: ignore[arg-type]
+        return geometry.head_roll(evidence, self.geometry(threshold))
 
     def scalar(self, raw: float) -> float:
         return clamp_scalar(100.0 * math.cos(math.radians(raw)) ** 2)  # OFIQ's head-pose mapping

@@ -20,7 +20,7 @@ class InterEyeDistance(GeometryCheck):
     order = 40
 
     def judge(self, evidence: PhotoEvidence, threshold: float | None) -> CheckResult:
-        return geometry.inter_eye_distance(evidence, self.geometry(threshold))  # type: ignore[arg-type]
+        return geometry.inter_eye_distance(evidence, self.geometry(threshold))
 
     def scalar(self, raw: float) -> float:
         return clamp_scalar(100.0 * sigmoid(raw, 70.0, 20.0))  # OFIQ's configured sigmoid

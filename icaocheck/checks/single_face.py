@@ -22,7 +22,7 @@ class SingleFace(GeometryCheck):
     order = 20
 
     def judge(self, evidence: PhotoEvidence, threshold: float | None) -> CheckResult:
-        result = geometry.single_face(evidence)  # type: ignore[arg-type]
+        result = geometry.single_face(evidence)
         areas = sorted((face.box.area for face in evidence.faces), reverse=True)
         ratio = math.sqrt(areas[1] / areas[0]) if len(areas) > 1 and areas[0] > 0 else 0.0
         return dataclasses.replace(result, details={**result.details, "second_face_size": ratio})
