@@ -26,12 +26,16 @@ Decisions every caller can rely on:
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import functools
 import io
 import os
+import platform
 import re
 import stat
+import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -442,27 +446,71 @@ def _orientation(header: Image.Image, data: bytes) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-@contextmanager
-def _c_stderr_silenced() -> Iterator[None]:
-    """File descriptor 2 sent to /dev/null meanwhile.
+class _CStderrSwap:
+    """The C library's ``stderr`` stream pointed at the null device while at least one decode runs.
 
-    libjpeg inside OpenCV prints its warnings on damaged data ("Corrupt JPEG data: premature end of
-    data segment") straight to the C library's stderr, with no switch to turn them off: through
-    ``--quiet`` and across the progress bar. The photo's row says what matters.
+    libjpeg and libpng inside OpenCV print their warnings on damaged data ("Corrupt JPEG data:
+    premature end of data segment", "libpng warning: ...") through that stream, with no switch to
+    turn them off: through ``--quiet`` and across the progress bar. The photo's row says what
+    matters. Only the stream variable is swapped, never file descriptor 2, which Python's
+    ``sys.stderr`` (the progress bar, messages, other threads) writes to: nothing of theirs is lost.
+    Where the variable cannot be reached (not glibc or macOS), nothing is silenced.
     """
-    try:
-        saved = os.dup(2)
-    except OSError:  # no stderr at all: nothing to silence
-        yield
-        return
-    sink = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(sink, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(sink)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._decoding = 0  # decodes running now, in any thread: the last one out puts the stream back
+        self._saved: int | None = None
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._after_fork)
+
+    def _after_fork(self) -> None:
+        # The decodes of other threads did not come along into the child: they will never put the stream back.
+        self._lock = threading.Lock()
+        if self._decoding:
+            self._decoding = 0
+            self._streams[0].value = self._saved  # type: ignore[index]  # counted: the streams were reachable
+
+    @functools.cached_property
+    def _streams(self) -> tuple[ctypes.c_void_p, int] | None:
+        """The ``stderr`` variable and a stream on the null device (opened once, never closed), if reachable."""
+        if sys.platform == "darwin":
+            name = "__stderrp"
+        elif platform.libc_ver()[0] == "glibc":  # musl's stderr is a constant
+            name = "stderr"
+        else:
+            return None
+        try:
+            libc = ctypes.CDLL(None)
+            libc.fopen.restype = ctypes.c_void_p
+            libc.fopen.argtypes = (ctypes.c_char_p, ctypes.c_char_p)
+            variable = ctypes.c_void_p.in_dll(libc, name)
+            sink = libc.fopen(os.fsencode(os.devnull), b"w")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return (variable, sink) if sink else None
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            streams = self._streams
+            if streams is not None:
+                if self._decoding == 0:
+                    self._saved, streams[0].value = streams[0].value, streams[1]
+                self._decoding += 1
+        if streams is None:
+            yield
+            return
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._decoding -= 1
+                if self._decoding == 0:
+                    streams[0].value = self._saved
+
+
+_c_stderr_silenced = _CStderrSwap()
 
 
 def _decode_with_opencv(data: bytes, image_format: str, factor: int = 1) -> np.ndarray:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import csv
+import ctypes
 import json
 import os
+import platform
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import cv2
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -87,6 +92,44 @@ def test_libjpeg_warnings_do_not_reach_stderr(tmp_path: Path, capfd: pytest.Capt
         assert record.pixels.size
     captured = capfd.readouterr()
     assert "Corrupt JPEG" not in captured.err and captured.err == ""
+
+
+def _decodes_of(damaged: Path, times: int) -> None:
+    """``damaged`` decoded ``times`` times by four threads at once."""
+    with ThreadPoolExecutor(4) as pool:
+        assert all(record.pixels.size for record in pool.map(lambda _: load_image(damaged, 80_000_000), range(times)))
+
+
+def test_stderr_of_other_threads_is_kept_while_photos_decode(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Silencing libjpeg must not silence the process: what another thread writes meanwhile reaches stderr."""
+    damaged = _jpeg_with_a_stray_marker(tmp_path / "damaged.jpg")
+    decode = cv2.imdecode
+
+    def decode_while_another_thread_writes(*arguments: object) -> object:
+        writer = threading.Thread(target=os.write, args=(2, b"written by another thread\n"))
+        writer.start()
+        writer.join()
+        return decode(*arguments)
+
+    monkeypatch.setattr(cv2, "imdecode", decode_while_another_thread_writes)
+    _decodes_of(damaged, 8)
+    captured = capfd.readouterr()
+    assert captured.err.count("written by another thread") == 8 and "Corrupt JPEG" not in captured.err
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="reaches glibc's stderr stream")
+def test_c_stderr_stream_is_back_after_decodes_in_threads(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """The last decode out puts the C library's stderr stream back: later C messages are seen."""
+    _decodes_of(_jpeg_with_a_stray_marker(tmp_path / "damaged.jpg"), 16)
+    libc = ctypes.CDLL(None)
+    libc.fputs.argtypes = (ctypes.c_char_p, ctypes.c_void_p)
+    libc.fflush.argtypes = (ctypes.c_void_p,)
+    stream = ctypes.c_void_p.in_dll(libc, "stderr")
+    libc.fputs(b"a C library message\n", stream)
+    libc.fflush(stream)
+    assert capfd.readouterr().err == "a C library message\n"
 
 
 def test_json_reason_is_the_csv_reason(tmp_path: Path) -> None:
