@@ -606,7 +606,12 @@ def augment_cover(
     source: Annotated[Path, typer.Argument(exists=True, help="Labels CSV (uncovered faces) or photo folder.")],
     out_dir: Annotated[Path, typer.Argument(file_okay=False, help="Folder for covered images and labels.csv.")],
     kinds: Annotated[
-        list[str] | None, typer.Option("--kind", "-k", help="Cover kinds to draw (repeatable); default all.")
+        list[str] | None,
+        typer.Option(
+            "--kind",
+            "-k",
+            help="Kinds to draw (repeatable); default all covers. hand_near, microphone: hard negatives (uncovered).",
+        ),
     ] = None,
     copies: Annotated[int, typer.Option(help="Covered versions per photo.")] = 1,
     every: Annotated[int, typer.Option(help="Use every N-th photo only.")] = 1,
@@ -614,17 +619,20 @@ def augment_cover(
     workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes for the landmarks.")] = 1,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subfolders.")] = False,
 ) -> None:
-    """Draw synthetic masks, scarves, niqabs, veils and hands over real uncovered faces (training data)."""
-    from icaocheck.collect import synthesise_covers, uncovered_photos
-    from icaocheck.covers import COVER_KINDS
+    """Draw synthetic masks, scarves, niqabs, veils and hands over real uncovered faces (training data).
 
-    unknown = sorted(set(kinds or ()) - set(COVER_KINDS))
+    Also hard negatives: hands and microphones near the face, not over it (labelled uncovered).
+    """
+    from icaocheck.collect import synthesise_covers, uncovered_photos
+    from icaocheck.covers import COVER_KINDS, NEAR_FACE_KINDS
+
+    unknown = sorted(set(kinds or ()) - set(COVER_KINDS) - set(NEAR_FACE_KINDS))
     if unknown:
-        _usage_error(f"expected kinds among {', '.join(COVER_KINDS)}, got {unknown}")
+        _usage_error(f"expected kinds among {', '.join(COVER_KINDS + NEAR_FACE_KINDS)}, got {unknown}")
     photos = uncovered_photos(source, recursive)[:: max(every, 1)]
     with console.status(f"drawing covers over {len(photos)} photos"):
         rows = synthesise_covers(photos, out_dir, workers, tuple(kinds) if kinds else None, copies, seed)
-    console.print(f"wrote {len(rows)} covered images and {out_dir / 'labels.csv'} (from {len(photos)} photos)")
+    console.print(f"wrote {len(rows)} images and {out_dir / 'labels.csv'} (from {len(photos)} photos)")
 
 
 @app.command(

@@ -212,9 +212,11 @@ def synthesise_covers(
     """Draw covers over ``photos`` into ``out_dir`` and write ``out_dir/labels.csv`` for ``icaocheck crops``.
 
     Each covered image keeps its source photo's group, so a face and its covered copies always
-    fall on the same side of the train/validation split. Returns the label rows written.
+    fall on the same side of the train/validation split. Kinds among ``NEAR_FACE_KINDS`` (hard
+    negatives: a hand or microphone near the face, not over it) are labelled ``uncovered``, all
+    others ``covered``. Returns the label rows written.
     """
-    from icaocheck.covers import COVER_KINDS, augment_dataset
+    from icaocheck.covers import COVER_KINDS, NEAR_FACE_KINDS, augment_dataset
 
     paths = [str(photo.path) for photo in photos]
     points = map_with_pipeline(_plausible_landmarks, paths, workers)
@@ -224,17 +226,19 @@ def synthesise_covers(
     rows = []
     for image in covered:
         original = origin[image.source_path]
+        near = image.kind in NEAR_FACE_KINDS
+        what = f"synthetic hard negative: {image.kind} near, not over, the face" if near else image.kind
         rows.append(
             {
                 "path": image.out_path,
                 "source": f"synthetic_{image.kind}",
                 "attribute": "cover",
-                "label": "covered",
+                "label": "uncovered" if near else "covered",
                 "kind": "face",
                 "group": original["group"],
                 "box": "",
                 "licence": f"derived from a photo under: {original['licence'] or 'its own licence'}",
-                "note": f"{image.kind} drawn by icaocheck over {original['path']} (seed {image.seed})",
+                "note": f"{what}, drawn by icaocheck over {original['path']} (seed {image.seed})",
             }
         )
     with (out_dir / "labels.csv").open("w", newline="") as stream:

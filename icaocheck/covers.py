@@ -19,9 +19,10 @@ import csv
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -31,6 +32,8 @@ from icaocheck.io import ImageReadError, load_image
 from icaocheck.types import Landmarks
 
 COVER_KINDS = ("medical_mask", "cloth_mask", "scarf", "niqab", "veil", "hand")
+# Hard negatives: things near, but never over, the mouth, nose and eyes. The face stays uncovered.
+NEAR_FACE_KINDS = ("hand_near", "microphone")
 
 _log = logging.getLogger(__name__)
 
@@ -849,6 +852,9 @@ class _Limb:
             best = d if best is None else np.minimum(best, d)
         return best
 
+    def moved(self, offset: np.ndarray) -> _Limb:
+        return replace(self, path=self.path + offset)
+
 
 @dataclass(frozen=True)
 class _HandShape:
@@ -870,6 +876,15 @@ class _HandShape:
             gaps = np.minimum(gaps, limb.distance(points[:, 0], points[:, 1]) - limb.radius)
         return gaps
 
+    def moved(self, offset: np.ndarray) -> _HandShape:
+        return replace(
+            self,
+            palm=self.palm + offset,
+            centre=self.centre + offset,
+            under=tuple(limb.moved(offset) for limb in self.under),
+            fingers=tuple(limb.moved(offset) for limb in self.fingers),
+        )
+
 
 def _hand_shape(ctx: _Ctx) -> _HandShape:
     """One random hand over the mouth, in one of two poses, of random size and proportions."""
@@ -887,6 +902,15 @@ def _hand_shape(ctx: _Ctx) -> _HandShape:
         along = np.array([np.sin(tilt), -np.cos(tilt)])
         tips = np.array([mouth[0] + rng.normal(0.0, 0.1), _lerp(f[28], f[30], rng.uniform(0.2, 0.8))[1]])
         centre = tips - along * 1.8 * size
+    return _hand_at(ctx, centre, along, size)
+
+
+def _hand_at(ctx: _Ctx, centre: np.ndarray, along: np.ndarray, size: float, curl: float = 0.0) -> _HandShape:
+    """A left or right hand of random proportions, palm at ``centre``, fingers towards ``along``.
+
+    ``curl`` (0-1) shortens the fingers as they look bent towards the camera or into a fist.
+    """
+    rng, reach = ctx.rng, 1.0 - curl
     across = float(rng.choice([-1.0, 1.0])) * np.array([-along[1], along[0]])  # left or right hand
     turn = float(np.sign(along[0] * across[1] - along[1] * across[0]))  # rotation sense towards the thumb
     length, width = 1.45 * size, 1.25 * size * rng.uniform(0.92, 1.08)
@@ -922,16 +946,15 @@ def _hand_shape(ctx: _Ctx) -> _HandShape:
         radius = width / 8 * 1.04 * wide
         direction = _rotate(along, (i - 1.5) * spread * turn)
         start = at(length / 2 - radius + root * size, (-1.5 + i) * width / 4 * 0.95)
-        joint = start + direction * long * size * 0.55
+        joint = start + direction * long * size * 0.55 * reach
         end = _rotate(direction, rng.uniform(-0.15, 0.15))
-        tip = joint + end * (long * size * 0.45 - radius * 0.1)
+        tip = joint + end * (long * size * 0.45 * reach - radius * 0.1)
         fingers.append(_Limb(np.array([start, joint, tip]), radius, radius * 0.15))
     outline = _chaikin(_wobble(np.array(palm), rng, 0.02), 2)
     return _HandShape(outline, centre, along, across, length, width, tuple(under), tuple(fingers))
 
 
 def _hand(ctx: _Ctx) -> _Layer:
-    rng = ctx.rng
     # Redraw a placement that leaves much of the lips showing or comes near the eyes: this
     # cover is a hand over the mouth, not over the eyes.
     eyes, lips = ctx.face[36:48], ctx.face[48:60]
@@ -939,23 +962,41 @@ def _hand(ctx: _Ctx) -> _Layer:
         shape = _hand_shape(ctx)
         if shape.gaps(eyes).min() > 0.1 and (shape.gaps(lips) < 0.0).mean() >= 0.85:
             break
-    unit = ctx.frame.unit
-    alpha = np.zeros(ctx.shape, np.float32)
-    relief = np.ones(ctx.shape, np.float32)
+    return _hand_layer(ctx, shape)
 
-    def add(coverage: np.ndarray, shading: np.ndarray) -> None:
-        nonlocal alpha, relief
-        relief = relief * (1.0 - coverage) + shading * coverage
-        alpha = alpha + coverage * (1.0 - alpha)
 
-    def tube(limb: _Limb) -> tuple[np.ndarray, np.ndarray]:
-        """Coverage and the shading of a lit cylinder: dark along both edges."""
-        dist = limb.distance(ctx.fx, ctx.fy)
-        coverage = np.clip((limb.radius - dist) * unit + 0.5, 0.0, 1.0)
-        return coverage, 0.68 + 0.32 * np.sqrt(np.clip(1.0 - (dist / limb.radius) ** 2, 0.0, 1.0))
+class _Canvas:
+    """Parts of a cover painted one over another: their coverage, shading and (optional) colour."""
 
+    def __init__(self, shape: tuple[int, int]) -> None:
+        self.alpha = np.zeros(shape, np.float32)
+        self.relief = np.ones(shape, np.float32)
+        self.albedo = np.zeros((*shape, 3), np.float32)
+
+    def add(self, coverage: np.ndarray, shading: np.ndarray | float, colour: np.ndarray | None = None) -> None:
+        self.relief = self.relief * (1.0 - coverage) + shading * coverage
+        if colour is not None:
+            self.albedo += (colour - self.albedo) * coverage[..., None]
+        self.alpha = self.alpha + coverage * (1.0 - self.alpha)
+
+    def layer(self, shadow: float) -> _Layer:
+        return _Layer(self.alpha, self.albedo, self.relief, shadow)
+
+
+def _tube(ctx: _Ctx, limb: _Limb) -> tuple[np.ndarray, np.ndarray]:
+    """Coverage of a limb and the shading of a lit cylinder: dark along both edges."""
+    dist = limb.distance(ctx.fx, ctx.fy)
+    coverage = np.clip((limb.radius - dist) * ctx.frame.unit + 0.5, 0.0, 1.0)
+    return coverage, 0.68 + 0.32 * np.sqrt(np.clip(1.0 - (dist / limb.radius) ** 2, 0.0, 1.0))
+
+
+def _hand_layer(ctx: _Ctx, shape: _HandShape) -> _Layer:
+    """A hand in skin colour: forearm and thumb, palm, then the fingers from the little one."""
+    rng, unit = ctx.rng, ctx.frame.unit
+    canvas = _Canvas(ctx.shape)
+    add = canvas.add
     for limb in shape.under:
-        add(*tube(limb))
+        add(*_tube(ctx, limb))
     pa = ctx.project(shape.centre, shape.along / (shape.length / 2))
     pb = ctx.project(shape.centre, shape.across / (shape.width / 2))
     add(ctx.fill([shape.palm]), 0.72 + 0.28 * np.sqrt(np.clip(1.0 - 0.7 * (pa * pa + pb * pb), 0.0, 1.0)))
@@ -964,7 +1005,7 @@ def _hand(ctx: _Ctx) -> _Layer:
     show_nails = rng.random() < 0.6
     # Little finger first, so each finger overlaps the last and the gaps show as dark creases.
     for limb in shape.fingers:
-        coverage, shading = tube(limb)
+        coverage, shading = _tube(ctx, limb)
         root, joint, tip = limb.path
         knuckle = ctx.project(joint, (joint - root) / np.linalg.norm(joint - root))
         shading *= 1.0 - 0.1 * np.exp(-((knuckle * unit / 1.2) ** 2))  # faint crease at the middle joint
@@ -989,7 +1030,205 @@ def _hand(ctx: _Ctx) -> _Layer:
     pores = cv2.GaussianBlur(rng.standard_normal(ctx.shape).astype(np.float32), (0, 0), 0.7)
     albedo *= (1.0 + 0.03 * pores)[..., None]
     albedo += (nail_colour - albedo) * nails[..., None]
-    return _Layer(alpha, albedo, relief, rng.uniform(0.2, 0.45))
+    return _Layer(canvas.alpha, albedo, canvas.relief, rng.uniform(0.2, 0.45))
+
+
+# --------------------------------------------------------------------------------------------
+# Hard negatives: hands and microphones near, but not over, an uncovered face
+
+# A hard negative keeps this far (face units) from every point of the nose, eyes and lips
+# (landmarks 27-67); a hand may hide at most this share of the inner face (the hull of the
+# jaw and brows, points 0-26). Real people touch their jaw: the margin keeps it clearly
+# "beside the mouth", not "over it".
+_NEAR_MARGIN = 0.15
+_NEAR_MAX_INNER = 0.1
+_NEAR_TRIES = 10
+_NEAR_STEP = 0.05  # how far a placement is pushed away from the face per step
+
+
+@dataclass(frozen=True)
+class _Microphone:
+    head: np.ndarray  # centre of the grille ball (face units)
+    radius: float
+    handle: _Limb  # the handle, or a lavalier's cable
+    hand: _HandShape | None  # the hand holding the handle
+    lavalier: bool  # a small clip-on microphone, not a handheld one
+
+    def gaps(self, points: np.ndarray) -> np.ndarray:
+        gaps = np.linalg.norm(points - self.head, axis=1) - self.radius
+        gaps = np.minimum(gaps, self.handle.distance(points[:, 0], points[:, 1]) - self.handle.radius)
+        return gaps if self.hand is None else np.minimum(gaps, self.hand.gaps(points))
+
+    def moved(self, offset: np.ndarray) -> _Microphone:
+        hand = None if self.hand is None else self.hand.moved(offset)
+        return replace(self, head=self.head + offset, handle=self.handle.moved(offset), hand=hand)
+
+
+_Prop = TypeVar("_Prop", _HandShape, _Microphone)
+
+
+def _inner_face(face: np.ndarray) -> np.ndarray:
+    """Points (face units) on a 0.08 grid inside the hull of the jaw and brows."""
+    outline = face[:27].astype(np.float32)
+    hull = cv2.convexHull(outline)
+    lo, hi = outline.min(axis=0), outline.max(axis=0)
+    xs, ys = np.meshgrid(np.arange(lo[0], hi[0], 0.08), np.arange(lo[1], hi[1], 0.08))
+    grid = np.stack([xs.ravel(), ys.ravel()], axis=1)
+    inside = np.array([cv2.pointPolygonTest(hull, (float(x), float(y)), False) >= 0 for x, y in grid], bool)
+    return grid[inside]
+
+
+def _place_near(ctx: _Ctx, draw: Callable[[], tuple[_Prop, np.ndarray]], max_inner: float) -> _Prop:
+    """A random placement from ``draw``, pushed away from the face until it keeps clear of it.
+
+    ``draw`` returns a placement and the direction (face units) that moves it away from the
+    face. "Clear": every nose, eye and lip point more than _NEAR_MARGIN from it, and at most
+    ``max_inner`` of the inner face under it. A placement is pushed at most one unit, so that
+    most end up touching distance from the face; the last of _NEAR_TRIES is pushed as far as it
+    takes, off the photo at worst.
+    """
+    inner = _inner_face(ctx.face) if max_inner < 1.0 else ctx.face[:0]
+    features = ctx.face[27:68]
+    for attempt in range(_NEAR_TRIES):
+        prop, away = draw()
+        last = attempt == _NEAR_TRIES - 1
+        for distance in np.arange(0.0, 2.0 * _OFF_IMAGE if last else 1.0, 0.25 if last else _NEAR_STEP):
+            moved = prop.moved(away * distance)
+            if moved.gaps(features).min() > _NEAR_MARGIN and (
+                not len(inner) or (moved.gaps(inner) < 0.0).mean() <= max_inner
+            ):
+                return moved
+    return prop.moved(away * 2.0 * _OFF_IMAGE)
+
+
+def _hand_near_placement(ctx: _Ctx) -> tuple[_HandShape, np.ndarray]:
+    """A hand resting on the cheek side of the jaw, under the chin, or beside the temple."""
+    rng, f = ctx.rng, ctx.face
+    size = rng.uniform(0.8, 1.1)
+    side = float(rng.choice([-1.0, 1.0]))  # the image's left or right of the face
+    jaw = f[:17] if side < 0 else f[16::-1]  # that side's jaw points, from the ear down to the chin
+    outward = np.array([side, 0.0])
+    pose = rng.choice(("cheek", "chin", "temple"), p=(0.4, 0.4, 0.2))
+    if pose == "cheek":  # propping the face from the side, fingertips up by the cheekbone
+        lean = rng.uniform(-0.2, 0.5)  # positive: fingertips lean in towards the temple
+        along = np.array([-side * np.sin(lean), -np.cos(lean)])
+        contact = jaw[int(rng.integers(2, 7))]
+        centre = contact + outward * 0.5 * size - along * rng.uniform(0.0, 0.6) * size
+        return _hand_at(ctx, centre, along, size, rng.uniform(0.0, 0.5)), outward
+    if pose == "chin":  # thinking pose: knuckles or curled fingers under the chin
+        if rng.random() < 0.6:  # a fist, knuckles up
+            tilt = rng.normal(0.0, 0.25)
+            along = np.array([np.sin(tilt), -np.cos(tilt)])
+            centre = f[8] - along * 0.7 * size + np.array([rng.normal(0.0, 0.15), 0.0])
+            curl = rng.uniform(0.55, 0.8)
+        else:  # fingers curled under the chin, pointing across it
+            tilt = rng.uniform(-0.3, 0.3)
+            along = np.array([-side * np.cos(tilt), np.sin(tilt)])
+            centre = f[8] + np.array([side * rng.uniform(0.2, 0.8) * size, 0.4 * size])
+            curl = rng.uniform(0.3, 0.7)
+        return _hand_at(ctx, centre, along, size, curl), np.array([0.0, 1.0])
+    # Fingertips at the temple, beside the brows; the hand below them, outside the face.
+    lean = rng.uniform(0.0, 0.6)
+    along = np.array([-side * np.sin(lean), -np.cos(lean)])
+    tips = np.array([jaw[0, 0] + side * rng.uniform(0.0, 0.2), f[17:27, 1].min() + rng.uniform(-0.3, 0.2)])
+    curl = rng.uniform(0.0, 0.6)
+    centre = tips - along * (0.72 + 0.9 * (1.0 - curl)) * size
+    return _hand_at(ctx, centre, along, size, curl), outward
+
+
+def _hand_near(ctx: _Ctx) -> _Layer:
+    return _hand_layer(ctx, _place_near(ctx, lambda: _hand_near_placement(ctx), _NEAR_MAX_INNER))
+
+
+def _microphone_placement(ctx: _Ctx) -> tuple[_Microphone, np.ndarray]:
+    """A handheld microphone below and in front of the mouth, or (20 %) a lavalier below the chin."""
+    rng, f = ctx.rng, ctx.face
+    down = np.array([0.0, 1.0])
+    if rng.random() < 0.2:
+        head = f[8] + np.array([rng.normal(0.0, 0.35), rng.uniform(0.5, 1.1)])
+        cable = _Limb(
+            np.array([head, head + _rotate(down, rng.normal(0.0, 0.3)) * _OFF_IMAGE]), rng.uniform(0.01, 0.02)
+        )
+        return _Microphone(head, rng.uniform(0.05, 0.08), cable, None, lavalier=True), down
+    radius = rng.uniform(0.3, 0.5)
+    # Started at up to 0.1 over the lip's edge: pushed clear of it, most end just below the mouth.
+    head = f[57] + np.array([rng.normal(0.0, 0.3), radius + rng.uniform(-0.1, 0.35)])
+    direction = _rotate(down, rng.uniform(-0.7, 0.7))
+    # A handheld microphone is about three grille diameters long and narrows to its end.
+    length = 2.0 * radius * rng.uniform(2.4, 3.2)
+    top = radius * rng.uniform(0.5, 0.62)
+    handle = _Limb(np.array([head, head + direction * length]), top, top * rng.uniform(0.2, 0.4))
+    hand = None
+    if rng.random() < 0.7:  # a fist around the handle: fingers across it, knuckles over it
+        size = rng.uniform(0.8, 1.05)
+        across = np.array([-direction[1], direction[0]]) * float(rng.choice([-1.0, 1.0]))
+        grip = head + direction * length * rng.uniform(0.55, 0.8)
+        hand = _hand_at(ctx, grip - across * 0.55 * size, across, size, rng.uniform(0.55, 0.75))
+    return _Microphone(head, radius, handle, hand, lavalier=False), down
+
+
+def _microphone(ctx: _Ctx) -> _Layer:
+    rng, unit = ctx.rng, ctx.frame.unit
+    # A close-up can end just below the mouth: a few draws look for a microphone head in the photo.
+    for _ in range(5):
+        mic = _place_near(ctx, lambda: _microphone_placement(ctx), 1.0)
+        x, y = ctx.frame.to_image(mic.head)[0]
+        if 0 <= x < ctx.shape[1] and 0 <= y < ctx.shape[0]:
+            break
+    canvas = _Canvas(ctx.shape)
+    dark = _vary((34.0, 32.0, 30.0), rng, 0.08)
+    metal = _vary((178.0, 178.0, 184.0), rng, 0.03)
+    handle_colour = metal if rng.random() < 0.3 else dark
+    coverage, shading = _tube(ctx, mic.handle)
+    if not mic.lavalier and handle_colour is metal:  # a polished tube: a bright streak along one side
+        axis = mic.handle.path[1] - mic.handle.path[0]
+        across = ctx.project(mic.head, np.array([-axis[1], axis[0]]) / np.linalg.norm(axis))
+        streak = mic.handle.radius * rng.uniform(-0.5, 0.5)
+        shading = shading + 0.4 * np.exp(-(((across - streak) / (0.15 * mic.handle.radius)) ** 2))
+    canvas.add(coverage, shading, dark if mic.lavalier else handle_colour)
+
+    dx, dy = ctx.fx - float(mic.head[0]), ctx.fy - float(mic.head[1])
+    distance = np.sqrt(dx * dx + dy * dy)
+    r = mic.radius
+    if mic.lavalier:  # a clip behind the capsule
+        clip = _superellipse(mic.head + np.array([0.0, 0.8 * r]), (0.6 * r, 0.9 * r), 4.0)
+        canvas.add(ctx.fill([clip]), 0.9, metal if rng.random() < 0.5 else dark)
+    else:  # the ring where grille meets handle
+        axis = (mic.handle.path[1] - mic.handle.path[0]) / np.linalg.norm(mic.handle.path[1] - mic.handle.path[0])
+        ring = _Limb(np.array([mic.head + axis * 0.7 * r, mic.head + axis * 1.05 * r]), mic.handle.radius * 1.12)
+        canvas.add(*_tube(ctx, ring), dark)
+
+    # The ball: a lit sphere with a highlight; a handheld one is a wire mesh over dark foam,
+    # its wires bunching towards the rim as on a sphere.
+    coverage = np.clip((r - distance) * unit + 0.5, 0.0, 1.0)
+    bulge = np.sqrt(np.clip(1.0 - (distance / r) ** 2, 0.0, 1.0))
+    light = rng.uniform(-0.5, 0.5, size=2) * r
+    glint = np.exp(-((dx - float(light[0])) ** 2 + (dy + 0.35 * r - float(light[1])) ** 2) / (0.3 * r) ** 2)
+    shading = 0.55 + 0.45 * bulge + 0.35 * glint
+    if mic.lavalier:
+        canvas.add(coverage, shading, dark)
+    else:
+        a, b = _rotated(dx / r, dy / r, rng.uniform(0.0, np.pi / 2))
+        period = max(rng.uniform(0.05, 0.09), 4.5 / unit)  # never under 4.5 px: no moire
+        duty = rng.uniform(0.3, 0.5)
+        wires = np.maximum(
+            _band(np.arcsin(np.clip(a, -1.0, 1.0)) * r, period, duty, unit),
+            _band(np.arcsin(np.clip(b, -1.0, 1.0)) * r, period, duty, unit),
+        )
+        grille = metal if rng.random() < 0.6 else dark * 1.6
+        albedo = grille * 0.3 + (grille - grille * 0.3) * wires[..., None]
+        canvas.add(coverage, shading, albedo)
+    layer = canvas.layer(rng.uniform(0.15, 0.35))
+    return layer if mic.hand is None else _over(layer, _hand_layer(ctx, mic.hand))
+
+
+def _over(bottom: _Layer, top: _Layer) -> _Layer:
+    """One layer of two: ``top`` painted over ``bottom``."""
+    alpha = top.alpha + bottom.alpha * (1.0 - top.alpha)
+    share = np.divide(top.alpha, alpha, out=np.zeros_like(alpha), where=alpha > 0)
+    albedo = bottom.albedo + (top.albedo - bottom.albedo) * share[..., None]
+    relief = bottom.relief + (top.relief - bottom.relief) * share
+    return _Layer(alpha, albedo, relief, max(bottom.shadow, top.shadow))
 
 
 _DRAWERS: dict[str, Callable[[_Ctx], _Layer]] = {
@@ -999,6 +1238,8 @@ _DRAWERS: dict[str, Callable[[_Ctx], _Layer]] = {
     "niqab": _niqab,
     "veil": _veil,
     "hand": _hand,
+    "hand_near": _hand_near,
+    "microphone": _microphone,
 }
 
 
@@ -1047,13 +1288,16 @@ def draw_cover(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw one synthetic cover of ``kind`` (one of :data:`COVER_KINDS`) over the face.
 
+    ``kind`` may also be one of :data:`NEAR_FACE_KINDS`: a hand or microphone near the face that
+    leaves the eyes, nose and lips visible (a hard negative: the face stays uncovered).
+
     ``bgr`` is a uint8 (H, W, 3) image and ``landmarks`` the face's 68 points in its pixels.
     Returns the covered image (a new uint8 array, same shape) and the cover's alpha mask
     (float32 (H, W) in [0, 1], after feathering; translucent for veils). All randomness comes
     from ``rng``: the same generator state gives the same output. The input is not modified.
     """
     if kind not in _DRAWERS:
-        raise ValueError(f"unknown cover kind {kind!r}; expected one of {', '.join(COVER_KINDS)}")
+        raise ValueError(f"unknown cover kind {kind!r}; expected one of {', '.join(_DRAWERS)}")
     if bgr.dtype != np.uint8 or bgr.ndim != 3 or bgr.shape[2] != 3:
         raise ValueError(f"expected a uint8 BGR image of shape (H, W, 3), got {bgr.dtype} {bgr.shape}")
     points = np.asarray(landmarks.points, dtype=np.float64)
@@ -1104,7 +1348,7 @@ def augment_dataset(
         raise ValueError("no cover kinds given")
     unknown = [k for k in kinds if k not in _DRAWERS]
     if unknown:
-        raise ValueError(f"unknown cover kinds {unknown}; expected some of {', '.join(COVER_KINDS)}")
+        raise ValueError(f"unknown cover kinds {unknown}; expected some of {', '.join(_DRAWERS)}")
     if copies < 1:
         raise ValueError("copies must be at least 1")
     if not cv2.haveImageWriter(f"x{suffix}"):

@@ -94,6 +94,30 @@ def test_augment_cover_keeps_groups_and_feeds_crops(labels_csv: Path, tmp_path: 
     assert outcome.exit_code == 0, outcome.output
 
 
+def test_augment_cover_labels_hard_negatives_uncovered(labels_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "near"
+    kinds = ["--kind", "hand_near", "--kind", "scarf", "--kind", "microphone"]
+    outcome = runner.invoke(app, ["augment-cover", str(labels_csv), str(out), *kinds, "--copies", "3", "--seed", "1"])
+    assert outcome.exit_code == 0, outcome.output
+    rows = list(csv.DictReader((out / "labels.csv").open()))
+    # One run mixes kinds; the label follows the kind, the group the source face.
+    assert [(r["source"], r["label"], r["group"]) for r in rows] == [
+        ("synthetic_hand_near", "uncovered", "g:portrait_600x800.jpg"),
+        ("synthetic_scarf", "covered", "g:portrait_600x800.jpg"),
+        ("synthetic_microphone", "uncovered", "g:portrait_600x800.jpg"),
+    ]
+    assert rows[0]["note"].startswith("synthetic hard negative: hand_near near, not over, the face")
+    assert rows[1]["note"].startswith("scarf, drawn by icaocheck")
+    original = cv2.imread(str(EXAMPLES / "portrait_600x800.jpg"))
+    points = icaocheck.audit(original).landmarks.points.astype(int)
+    (mx1, my1), (mx2, my2) = points[48:68].min(axis=0), points[48:68].max(axis=0)
+    for row, hidden in zip(rows, (False, True, False), strict=True):
+        image = cv2.imread(str(out / row["path"])).astype(int)
+        assert abs(image - original).mean() > 0.3, row["path"]  # something was drawn
+        mouth_change = abs(image[my1:my2, mx1:mx2] - original[my1:my2, mx1:mx2]).mean()
+        assert (mouth_change > 20) == hidden and (hidden or mouth_change < 3), (row["path"], mouth_change)
+
+
 def test_unknown_attribute_is_refused(labels_csv: Path, tmp_path: Path) -> None:
     outcome = runner.invoke(app, ["crops", str(labels_csv), str(tmp_path / "x"), "--attribute", "nose"])
     assert outcome.exit_code == EXIT_USAGE  # bad usage, not an unreadable input (2)

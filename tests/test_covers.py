@@ -10,24 +10,32 @@ import dlib
 import numpy as np
 import pytest
 
-from icaocheck.covers import COVER_KINDS, augment_dataset, draw_cover
+from icaocheck.covers import COVER_KINDS, NEAR_FACE_KINDS, augment_dataset, draw_cover
 from icaocheck.model_files import dlib_landmarks_path
 from icaocheck.types import Landmarks
 
+from .conftest import EXAMPLES
+
 PHOTO = Path(__file__).resolve().parent / "fixtures" / "compliant_astronaut.png"
 SEEDS = (0, 1, 2)  # a few draws per kind, so that placement jitter is exercised
+ALL_KINDS = COVER_KINDS + NEAR_FACE_KINDS
 
 
-@pytest.fixture(scope="module")
-def face() -> tuple[np.ndarray, Landmarks]:
-    bgr = cv2.imread(str(PHOTO))
+def _face_of(path: Path) -> tuple[np.ndarray, Landmarks]:
+    """The photo and dlib's 68 points of its largest face."""
+    bgr = cv2.imread(str(path))
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     detections = dlib.get_frontal_face_detector()(rgb, 1)
-    # The photo also holds a mission patch that the detector takes for a small face.
+    # The astronaut photo also holds a mission patch that the detector takes for a small face.
     box = max(detections, key=lambda r: r.width() * r.height())
     shape = dlib.shape_predictor(str(dlib_landmarks_path()))(rgb, box)
     points = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
     return bgr, Landmarks(points)
+
+
+@pytest.fixture(scope="module")
+def face() -> tuple[np.ndarray, Landmarks]:
+    return _face_of(PHOTO)
 
 
 def _box(points: np.ndarray, shape: tuple[int, ...], pad: float = 0.0) -> np.ndarray:
@@ -57,7 +65,7 @@ def _change(before: np.ndarray, after: np.ndarray, region: np.ndarray) -> float:
     return float(np.abs(after.astype(np.float32) - before.astype(np.float32))[region].mean())
 
 
-@pytest.mark.parametrize("kind", COVER_KINDS)
+@pytest.mark.parametrize("kind", ALL_KINDS)
 def test_output_is_a_covered_copy_of_the_input(face, kind):
     bgr, lm = face
     original = bgr.copy()
@@ -92,6 +100,31 @@ def test_hand_lies_over_the_mouth(face, seed):
     assert alpha[r["eyes"]].mean() < 0.05
 
 
+@pytest.fixture(scope="module", params=["compliant_astronaut.png", "portrait_cc0_webcam_1.jpg", "eyes_closed_4.jpg"])
+def example_face(request: pytest.FixtureRequest) -> tuple[np.ndarray, Landmarks]:
+    return _face_of(EXAMPLES / request.param)
+
+
+@pytest.mark.parametrize("kind", NEAR_FACE_KINDS)
+@pytest.mark.parametrize("seed", range(6))
+def test_hard_negatives_sit_near_the_face_and_leave_eyes_nose_and_lips_visible(example_face, kind, seed):
+    bgr, lm = example_face
+    out, alpha = draw_cover(bgr, lm, kind, np.random.default_rng(seed))
+    p, iod = lm.points, lm.inter_eye_distance
+    # Something was drawn, within reach of the face (a lavalier is clipped up to 1.1 below the chin).
+    assert (np.abs(out.astype(int) - bgr).max(axis=2) > 10).sum() > 20
+    assert alpha[_box(p, bgr.shape, pad=1.2 * iod)].max() > 0.5
+    # No nose, eye or lip point is covered, nor any point 0.1 eye distances around one.
+    features = np.round(p[27:68]).astype(int)
+    for dx, dy in ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)):
+        x = np.clip(features[:, 0] + round(dx * 0.1 * iod), 0, bgr.shape[1] - 1)
+        y = np.clip(features[:, 1] + round(dy * 0.1 * iod), 0, bgr.shape[0] - 1)
+        assert alpha[y, x].max() < 0.02
+    assert _change(bgr, out, _box(p[48:68], bgr.shape)) < 3
+    if kind == "hand_near":  # a hand touches the face's edge at most
+        assert (alpha[_regions(bgr, lm)["face"]] > 0.5).mean() <= 0.12
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_niqab_covers_everything_but_the_eye_slit(face, seed):
     bgr, lm = face
@@ -121,7 +154,7 @@ def test_veil_is_translucent_over_the_whole_face(face, seed):
     assert np.corrcoef(grey_before, grey_after)[0, 1] > 0.3  # the face still shows through
 
 
-@pytest.mark.parametrize("kind", COVER_KINDS)
+@pytest.mark.parametrize("kind", ALL_KINDS)
 def test_same_seed_same_cover_other_seed_other_cover(face, kind):
     bgr, lm = face
     first, alpha1 = draw_cover(bgr, lm, kind, np.random.default_rng(7))
@@ -136,7 +169,7 @@ def test_same_seed_same_cover_other_seed_other_cover(face, kind):
 def test_black_and_white_photo_gets_a_grey_cover(face):
     bgr, lm = face
     grey = cv2.cvtColor(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
-    for seed, kind in enumerate(COVER_KINDS):
+    for seed, kind in enumerate(ALL_KINDS):
         out, _ = draw_cover(grey, lm, kind, np.random.default_rng(seed))
         spread = out.max(axis=2).astype(int) - out.min(axis=2)
         assert spread.max() <= 1, kind  # rounding at most
