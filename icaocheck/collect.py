@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from icaocheck.batch import map_with_pipeline
+from icaocheck.checks.face_upright import max_eye_drift
 from icaocheck.checks.geometry import face_upright
 from icaocheck.config import Config
 from icaocheck.crops import CEW_PATCH_KEEP, CLOSEUP_PATCH_KEEP, eye_crops_from_patch
@@ -85,7 +86,7 @@ def _implausible_face(analysis: FaceAnalysis, config: Config) -> str:
     """
     assert analysis.landmarks is not None
     face = analysis.faces[analysis.assessed]
-    upright = face_upright(face, analysis.landmarks, config.geometry.max_eye_drift_ied)
+    upright = face_upright(face, analysis.landmarks, max_eye_drift(config))
     if upright.verdict is Verdict.FAIL:
         return upright.reason
     dx, dy = analysis.landmarks.left_eye_center - analysis.landmarks.right_eye_center

@@ -2,6 +2,8 @@
 
 Stages take the part of :class:`Config` they need; the CLI only overrides fields. Profiles
 (:mod:`icaocheck.profiles`) build a :class:`Config` from TOML and say where each value came from.
+The checks' thresholds are not here: each check's module declares its default (see
+:mod:`icaocheck.checks.registry`), and :attr:`Config.thresholds` holds a profile's changes.
 """
 
 from __future__ import annotations
@@ -58,27 +60,15 @@ class CropConfig:
 
 
 @dataclass(frozen=True)
-class GeometryConfig:
-    min_face_px: float = 100.0  # the paper's minimum face box side
-    max_roll_deg: float = 8.0  # ICAO: head roll within ±8°
-    min_inter_eye_px: float = 60.0
-    # Landmark eyes further than this from MTCNN's eye keypoints (in inter-eye distances) mean
-    # dlib fitted an upright face onto a rotated one; 0.35 was read off the training photos.
-    max_eye_drift_ied: float = 0.35  # ISO/IEC 19794-5 token photo: ≥ 60 px between eye centres
-
-
-@dataclass(frozen=True)
 class Config:
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     crops: CropConfig = field(default_factory=CropConfig)
-    geometry: GeometryConfig = field(default_factory=GeometryConfig)
     max_image_pixels: int = 80_000_000  # refuse larger images before decoding them
     # Checks left out of every result (a profile's choice); they neither pass nor fail a photo.
     disabled_checks: frozenset[str] = frozenset()
-    # Attribute checks judged against these (check name, threshold) instead of their model card's.
-    # A tuple of pairs, not a dict, so that a Config stays hashable (workers key pipelines on it).
-    attribute_thresholds: tuple[tuple[str, float], ...] = ()
-    # Registered checks (icaocheck.checks.registry) judged against these (check name, threshold)
-    # instead of the check's default; and the checks off by default (print geometry) a profile turns on.
-    check_thresholds: tuple[tuple[str, float], ...] = ()
+    # Checks judged against these (check name, threshold) instead of their default: the default lives in
+    # the check's module (icaocheck.checks), or a classifier's model card. One store for every check; a
+    # tuple of pairs, not a dict, so that a Config stays hashable (workers key pipelines on it).
+    thresholds: tuple[tuple[str, float], ...] = ()
+    # The checks off by default (print geometry) a profile turns on.
     enabled_checks: frozenset[str] = frozenset()

@@ -16,6 +16,7 @@ import numpy as np
 
 from icaocheck.blazeface import BlazeFaceDetector
 from icaocheck.checks.base import AttributeClassifierCheck
+from icaocheck.checks.face_upright import max_eye_drift
 from icaocheck.checks.geometry import eye_drift, face_found
 from icaocheck.checks.registry import Check, registered, run_check
 from icaocheck.classify import AttributeModel, ModelCardError, load_attribute_model
@@ -171,7 +172,7 @@ class Pipeline:
         animal, a pattern or a sliver of a face it takes for a face rarely gets landmarks that agree.
         """
         landmarks = self.landmarks.predict(gray, face)
-        return eye_drift(face, landmarks) <= self.config.geometry.max_eye_drift_ied
+        return eye_drift(face, landmarks) <= max_eye_drift(self.config)
 
     def face_mesh(self, record: ImageRecord, face: Face, timings: dict[str, float] | None = None) -> FaceMesh:
         """The attention mesh of ``face`` (in ``record``'s decoded pixels), in the file's pixels; timed as "mesh"."""

@@ -44,8 +44,9 @@ def test_defaults_come_from_config_and_model_cards(models: Path) -> None:
     settings = resolve(models=models)
     assert settings.profile == "default"
     assert settings.config == Config()
-    assert settings.get("checks.face_size.threshold").value == 100.0
-    assert settings.get("checks.face_size.threshold").source == "default"
+    face_size = settings.get("checks.face_size.threshold")
+    assert face_size.value == 100.0
+    assert face_size.source == "default (the DoCEIS 2021 paper's minimum face box side)"
     eyes = settings.get("checks.eyes_closed.threshold")
     assert eyes.value == 0.5 and eyes.source == f"model card {models / 'eyes.json'}"
     mouth = settings.get("checks.mouth_open.threshold")
@@ -56,13 +57,14 @@ def test_defaults_come_from_config_and_model_cards(models: Path) -> None:
 def test_strict_profile_tightens_geometry_and_scales_the_card_threshold(models: Path) -> None:
     settings = resolve("icao-strict", models=models)
     config = settings.config
-    assert (config.geometry.min_face_px, config.geometry.min_inter_eye_px, config.geometry.max_roll_deg) == (
-        180.0,
-        90.0,
-        5.0,
+    # One store keyed by check name, in report order, holding only what the profile changed (the
+    # mouth and cover cards are missing from this models folder: 0.8 × nothing stays nothing).
+    assert config.thresholds == (
+        ("face_size", 180.0),
+        ("inter_eye_distance", 90.0),
+        ("head_roll", 5.0),
+        ("eyes_closed", 0.4),
     )
-    assert config.geometry.max_eye_drift_ied == Config().geometry.max_eye_drift_ied
-    assert config.attribute_thresholds == (("eyes_closed", 0.4),)
     eyes = settings.get("checks.eyes_closed.threshold")
     assert eyes.source.startswith("profile icao-strict (0.8 × model card")
 
@@ -70,7 +72,7 @@ def test_strict_profile_tightens_geometry_and_scales_the_card_threshold(models: 
 def test_lenient_profile_leaves_single_face_out(models: Path) -> None:
     config = resolve("lenient", models=models).config
     assert config.disabled_checks == {"single_face"}
-    assert config.geometry.min_face_px < Config().geometry.min_face_px
+    assert dict(config.thresholds)["face_size"] < resolve(models=models).get("checks.face_size.threshold").value
 
 
 def test_every_builtin_profile_resolves(models: Path) -> None:
@@ -95,9 +97,14 @@ def test_layers_file_over_profile_and_command_line_over_file(tmp_path: Path, mod
     assert settings.get("checks.eyes_closed.threshold").value == 0.45
     assert settings.get("checks.eyes_closed.threshold").source == "command line"
     config = settings.config
-    assert config.geometry.max_roll_deg == 6.0 and config.detection.thresholds == (0.5, 0.6, 0.7)
+    assert config.detection.thresholds == (0.5, 0.6, 0.7)
     assert config.max_image_pixels == 1000 and config.disabled_checks == {"single_face"}
-    assert config.attribute_thresholds == (("eyes_closed", 0.45),)
+    assert dict(config.thresholds) == {
+        "face_size": 180.0,
+        "inter_eye_distance": 90.0,
+        "head_roll": 6.0,
+        "eyes_closed": 0.45,
+    }
 
 
 @pytest.mark.parametrize(
@@ -140,7 +147,7 @@ def test_pipeline_leaves_out_disabled_checks_and_judges_with_the_profiles_thresh
     assert covered is not None and covered.verdict is Verdict.PASS and covered.value is not None
     config = Config(
         disabled_checks=frozenset({"eyes_closed", "head_roll"}),
-        attribute_thresholds=(("face_covered", covered.value / 2),),
+        thresholds=(("face_covered", covered.value / 2),),
     )
     pipeline = Pipeline(config)
     assert "eyes" not in pipeline.models  # a check left out does not even load its model
@@ -176,3 +183,17 @@ def test_bad_profile_on_the_command_line_is_a_usage_error(tmp_path: Path) -> Non
         ["config", "show", "--config", str(tmp_path / "absent.toml")],
     ):
         assert runner.invoke(app, arguments).exit_code == EXIT_USAGE, arguments
+
+
+def test_geometry_thresholds_reach_the_pipeline_from_the_one_store(models: Path) -> None:
+    """A profile's geometry threshold is judged by the check, the upright gate's also by the fallback detector."""
+    from icaocheck.checks.face_upright import max_eye_drift
+
+    overrides = ["checks.face_size.threshold=5000", "checks.face_upright.threshold=0.2"]
+    config = resolve(overrides=overrides, models=models).config
+    assert max_eye_drift(config) == 0.2 and max_eye_drift(Config()) == 0.35
+    result = Pipeline(config).audit(EXAMPLES / "portrait_600x800.jpg")
+    size, roll = result.check("face_size"), result.check("head_roll")
+    assert size is not None and size.verdict is Verdict.FAIL and size.threshold == 5000.0
+    assert "below the minimum of 5000 px" in size.reason
+    assert roll is not None and roll.threshold == 8.0  # the check's own default

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
+from icaocheck.checks.base import GeometryCheck
 from icaocheck.checks.registry import Check, Limit, check_class, register, registered, run_check, unregister
 from icaocheck.evidence import PhotoEvidence, jpeg_quality_of
 from icaocheck.io import load_source
@@ -33,8 +34,9 @@ def _evidence(pipeline, path: Path) -> PhotoEvidence:
 
 
 def _measures() -> list[type[Check]]:
-    """The registered checks with a threshold of their own (the image-quality measures)."""
-    return [cls for cls in registered() if cls.limit is not None]
+    """The registered checks with a threshold of their own but the box and landmark geometry (the image-quality
+    measures)."""
+    return [cls for cls in registered() if cls.limit is not None and not issubclass(cls, GeometryCheck)]
 
 
 def _verdict(evidence: PhotoEvidence, name: str) -> Verdict:

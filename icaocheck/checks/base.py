@@ -8,30 +8,19 @@ image-quality measures: head-pose angles, and the room the frame leaves around t
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import ClassVar, Literal
 
 from icaocheck.checks.attributes import assess
 from icaocheck.checks.registry import Check, clamp_scalar, sigmoid
-from icaocheck.config import Config, GeometryConfig
 from icaocheck.evidence import PhotoEvidence
 from icaocheck.types import CheckResult
 
 
 class GeometryCheck(Check):
-    """A check whose threshold is a :class:`GeometryConfig` field (None: it has no threshold)."""
+    """A check read off the face box and landmarks, in the words of :mod:`icaocheck.checks.geometry`."""
 
-    config_field: ClassVar[str | None] = None
     gated = False  # judged on the box and landmarks as they are, also on a rotated face
-
-    def threshold_in(self, config: Config) -> float | None:
-        return None if self.config_field is None else float(getattr(config.geometry, self.config_field))
-
-    def geometry(self, threshold: float | None) -> GeometryConfig:
-        if self.config_field is None or threshold is None:
-            return GeometryConfig()
-        return dataclasses.replace(GeometryConfig(), **{self.config_field: threshold})
 
 
 class AttributeClassifierCheck(Check):
@@ -42,9 +31,6 @@ class AttributeClassifierCheck(Check):
     limit = None
     unit = "score"
     needs = frozenset({"crops", "landmarks", "model"})
-
-    def threshold_in(self, config: Config) -> float | None:
-        return dict(config.attribute_thresholds).get(self.name)  # None: the card's
 
     def judge(self, evidence: PhotoEvidence, threshold: float | None) -> CheckResult:
         return assess(self, evidence.models.get(self.model), evidence, threshold)

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 
-from icaocheck.config import GeometryConfig
 from icaocheck.evidence import PhotoEvidence
 from icaocheck.types import CheckResult, Face, Landmarks, Verdict
 
@@ -58,24 +57,23 @@ def single_face(evidence: PhotoEvidence) -> CheckResult:
     return CheckResult("single_face", Verdict.FAIL, float(count), 1.0, "faces", reason)
 
 
-def face_size(evidence: PhotoEvidence, config: GeometryConfig) -> CheckResult:
-    box = evidence.face.box
-    side = min(box.w, box.h)
-    return _at_least("face_size", side, config.min_face_px, "px", "the face box's shorter side")
+def face_size(face: Face, minimum: float) -> CheckResult:
+    side = min(face.box.w, face.box.h)
+    return _at_least("face_size", side, minimum, "px", "the face box's shorter side")
 
 
-def inter_eye_distance(evidence: PhotoEvidence, config: GeometryConfig) -> CheckResult:
-    distance = evidence.landmarks.inter_eye_distance
-    return _at_least("inter_eye_distance", distance, config.min_inter_eye_px, "px", "the distance between eye centres")
+def inter_eye_distance(landmarks: Landmarks, minimum: float) -> CheckResult:
+    distance = landmarks.inter_eye_distance
+    return _at_least("inter_eye_distance", distance, minimum, "px", "the distance between eye centres")
 
 
-def head_roll(evidence: PhotoEvidence, config: GeometryConfig) -> CheckResult:
+def head_roll(landmarks: Landmarks, maximum: float) -> CheckResult:
     """Roll of the eye line from horizontal, in degrees; positive when the subject's left eye is higher."""
-    dx, dy = evidence.landmarks.left_eye_center - evidence.landmarks.right_eye_center
+    dx, dy = landmarks.left_eye_center - landmarks.right_eye_center
     roll = -math.degrees(math.atan2(float(dy), float(dx)))
-    ok = abs(roll) <= config.max_roll_deg
-    reason = "" if ok else f"head is tilted by {roll:+.1f}°, beyond ±{config.max_roll_deg:.0f}°"
-    return CheckResult("head_roll", Verdict.PASS if ok else Verdict.FAIL, roll, config.max_roll_deg, "deg", reason)
+    ok = abs(roll) <= maximum
+    reason = "" if ok else f"head is tilted by {roll:+.1f}°, beyond ±{maximum:.0f}°"
+    return CheckResult("head_roll", Verdict.PASS if ok else Verdict.FAIL, roll, maximum, "deg", reason)
 
 
 # Openings measured from the 68 points, in units of the eye-to-chin distance: a face-size measure

@@ -116,9 +116,9 @@ class Check:
     order: ClassVar[int]  # report order; gaps leave room for new checks
 
     def threshold_in(self, config: Config) -> float | None:
-        """This check's threshold under ``config`` (a profile's value, else the default)."""
+        """This check's threshold under ``config`` (a profile's value, else the default; None: the model card's)."""
         default = None if self.limit is None else self.limit.default
-        return dict(config.check_thresholds).get(self.name, default)
+        return dict(config.thresholds).get(self.name, default)
 
     def ofiq_measures(self, result: CheckResult) -> list[tuple[str, float, float]]:
         """(OFIQ measure, raw value, 0-100 scalar) for each OFIQ measure this check's result gives."""

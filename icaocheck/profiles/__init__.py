@@ -2,9 +2,9 @@
 
 Values are layered, later layers winning:
 
-1. defaults: :mod:`icaocheck.config` for the geometry and detection numbers, each attribute
-   model's card (``models/<model>.json``) for its score threshold, and each registered check's
-   own default (:mod:`icaocheck.checks.registry`), shown with the standard or measurement it follows;
+1. defaults: :mod:`icaocheck.config` for the detection numbers; for each check's threshold, the
+   default its module declares (:mod:`icaocheck.checks.registry`), shown with the standard or
+   measurement it follows, or for a classifier its model's card (``models/<model>.json``);
 2. a built-in profile (``--profile NAME``, or ``extends = "NAME"`` in a file), the TOML files
    beside this module;
 3. a profile file (``--config FILE``);
@@ -39,10 +39,10 @@ from pathlib import Path
 from typing import Any
 
 from icaocheck.checks import CHECK_NAMES
-from icaocheck.checks.base import AttributeClassifierCheck, GeometryCheck
+from icaocheck.checks.base import AttributeClassifierCheck
 from icaocheck.checks.registry import check_class, registered
 from icaocheck.classify import ModelCard, ModelCardError
-from icaocheck.config import Config, DetectionConfig, GeometryConfig
+from icaocheck.config import Config, DetectionConfig
 from icaocheck.model_files import models_dir
 
 if sys.version_info >= (3, 11):
@@ -53,10 +53,6 @@ else:  # pragma: no cover - Python 3.10 reads TOML with the tomli backport
 BUILTIN_DIR = Path(__file__).resolve().parent
 DEFAULT_PROFILE = "default"  # no file: the defaults of layer 1 alone
 
-# The GeometryConfig field that holds each geometry check's threshold.
-GEOMETRY_THRESHOLDS = {
-    cls.name: cls.config_field for cls in registered() if issubclass(cls, GeometryCheck) and cls.config_field
-}
 # Without a face nothing else is assessed, so this check always runs.
 _ALWAYS_ENABLED = frozenset({"face_found"})
 
@@ -98,7 +94,7 @@ class Settings:
 
 def builtin_profiles() -> dict[str, str]:
     """Name → description of every built-in profile, ``default`` first."""
-    profiles = {DEFAULT_PROFILE: "icaocheck's defaults: config.py and each model's card"}
+    profiles = {DEFAULT_PROFILE: "icaocheck's defaults: each check's own threshold and each model's card"}
     for path in sorted(BUILTIN_DIR.glob("*.toml")):
         profiles[path.stem] = str(_read_toml(path).get("description", ""))
     return profiles
@@ -144,13 +140,10 @@ class _Layers:
         self.values: dict[str, Setting] = {}
         # Check name → (threshold, source) from its model card: what a threshold_factor scales.
         self.cards: dict[str, tuple[float | None, str]] = {}
-        geometry = GeometryConfig()
         for cls in registered():
             name = cls.name
             self._put(f"checks.{name}.enabled", cls.enabled_by_default, "default")
-            if name in GEOMETRY_THRESHOLDS:
-                self._put(f"checks.{name}.threshold", getattr(geometry, GEOMETRY_THRESHOLDS[name]), "default")
-            elif issubclass(cls, AttributeClassifierCheck):
+            if issubclass(cls, AttributeClassifierCheck):
                 self.cards[name] = _card_threshold(models, cls.model)
                 self._put(f"checks.{name}.threshold", *self.cards[name])
             elif cls.limit is not None:
@@ -158,6 +151,7 @@ class _Layers:
         for field in dataclasses.fields(DetectionConfig):
             self._put(f"detection.{field.name}", getattr(DetectionConfig(), field.name), "default")
         self._put("input.max_image_pixels", Config().max_image_pixels, "default")
+        self.defaults = {key: setting.value for key, setting in self.values.items()}
 
     def _put(self, key: str, value: Value, source: str) -> None:
         self.values[key] = Setting(key, value, source)
@@ -214,36 +208,24 @@ class _Layers:
     def config(self) -> Config:
         """The :class:`Config` these values describe."""
         values = {key: setting.value for key, setting in self.values.items()}
-        geometry = GeometryConfig(
-            **{field: values[f"checks.{name}.threshold"] for name, field in GEOMETRY_THRESHOLDS.items()}
-        )
         detection = DetectionConfig(
             **{field.name: values[f"detection.{field.name}"] for field in dataclasses.fields(DetectionConfig)}
         )
-        # Only real overrides: a default run keeps Config()'s empty tuple (and its equality with it).
-        attribute_thresholds = tuple(
-            (name, float(values[f"checks.{name}.threshold"]))
-            for name in self.cards
-            if values[f"checks.{name}.threshold"] is not None
-            and self.values[f"checks.{name}.threshold"].source != self.cards[name][1]
-        )
-        # Registered checks' thresholds where a layer changed them, and the checks turned off or on
-        # against their default: a default run keeps Config()'s empty values.
-        check_thresholds = tuple(
-            (name, float(values[f"checks.{name}.threshold"]))
+        # Every check's threshold where a layer changed it from its default (the check's Limit, or its model
+        # card's), and the checks turned off or on against their default: a default run keeps Config()'s
+        # empty values (and its equality with it).
+        thresholds = tuple(
+            (name, float(value))
             for name in CHECK_NAMES
-            if (limit := check_class(name).limit) is not None
-            and name not in GEOMETRY_THRESHOLDS
-            and values[f"checks.{name}.threshold"] != limit.default
+            if (value := values.get(f"checks.{name}.threshold")) is not None
+            and value != self.defaults[f"checks.{name}.threshold"]
         )
         enabled = {name: bool(values[f"checks.{name}.enabled"]) for name in CHECK_NAMES}
         return Config(
             detection=detection,
-            geometry=geometry,
             max_image_pixels=int(values["input.max_image_pixels"]),
             disabled_checks=frozenset(n for n in CHECK_NAMES if check_class(n).enabled_by_default and not enabled[n]),
-            attribute_thresholds=attribute_thresholds,
-            check_thresholds=check_thresholds,
+            thresholds=thresholds,
             enabled_checks=frozenset(n for n in CHECK_NAMES if enabled[n] and not check_class(n).enabled_by_default),
         )
 

@@ -34,8 +34,9 @@ import cv2
 import numpy as np
 
 from icaocheck.blazeface import MTCNN_FRAMING, BlazeFaceDetector, MtcnnFraming
+from icaocheck.checks.face_upright import max_eye_drift
 from icaocheck.checks.geometry import eye_drift
-from icaocheck.config import GeometryConfig
+from icaocheck.config import Config
 from icaocheck.covers import COVER_KINDS, draw_cover
 from icaocheck.detect import FaceDetector
 from icaocheck.landmarks import FITTED_BOX_MAPPING, BoxMapping, LandmarkPredictor
@@ -156,7 +157,7 @@ def _eye_error(predictor: LandmarkPredictor, sample: Sample) -> float:
 def _eye_figures(samples: Sequence[Sample], mapping: BoxMapping) -> tuple[float, float]:
     """Median eye-centre error (in inter-eye distances, the worse eye) and the share of confirmed faces (%)."""
     errors, confirmed = [], []
-    limit = GeometryConfig().max_eye_drift_ied
+    limit = max_eye_drift(Config())
     predictor = LandmarkPredictor(fallback_box_mapping=mapping)
     for sample in samples:
         errors.append(_eye_error(predictor, sample))
