@@ -103,6 +103,8 @@ class ReportFile:
         self._writer: ReportWriter | None = None
         self.summary = ScanSummary(fail_on)
         self.done: frozenset[str] = frozenset()
+        # Per video, the frames written in this run (a resumed report's earlier frames are not read back).
+        self.videos: dict[str, VideoSummary] = {}
 
     def __enter__(self) -> ReportFile:
         existing = None
@@ -119,7 +121,7 @@ class ReportFile:
                 raise
             stream = self._file
         if stream is not None:
-            self._writer = open_writer(stream, self._format, self.summary, regular_file, self._config)
+            self._writer = open_writer(stream, self._format, self.summary, regular_file, self._config, self.videos)
             if existing is None or not existing.has_header:
                 self._writer.start()
         return self
@@ -170,6 +172,8 @@ class ReportFile:
         return self._writer is not None and self._writer.wants_gallery()
 
     def write(self, result: ImageResult) -> None:
+        if result.frame is not None:
+            self.videos.setdefault(result.path, VideoSummary(result.path)).add(result)
         if self._writer is not None:
             self._writer.write(result)
         self.summary.add(Outcome.of(result))
@@ -216,12 +220,15 @@ class Scan:
         # video, kept), each URL's listing (handed over to the scan's walk once, then dropped).
         self._frame_counts: dict[str, int] = {}
         self._listings: dict[str, Listing] = {}
-        # Per video, the frames audited in this run (a resumed scan's earlier frames are not read back).
-        self.videos: dict[str, VideoSummary] = {}
 
     @property
     def summary(self) -> ScanSummary:
         return self.report.summary
+
+    @property
+    def videos(self) -> dict[str, VideoSummary]:
+        """Per video, the frames audited in this run (a resumed scan's earlier frames are not read back)."""
+        return self.report.videos
 
     def __enter__(self) -> Scan:
         self.report.__enter__()
@@ -297,6 +304,4 @@ class Scan:
         )
         for result in self._results:
             self.report.write(result)
-            if result.frame is not None:
-                self.videos.setdefault(result.path, VideoSummary(result.path)).add(result)
             yield result

@@ -13,6 +13,7 @@ import pytest
 from icaocheck import scan as scan_module
 from icaocheck import video as video_module
 from icaocheck.scan import ReportFile, Scan
+from icaocheck.types import ImageResult
 
 from .conftest import EXAMPLES, REPO
 
@@ -60,3 +61,22 @@ def test_a_folder_url_is_listed_once(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert calls == {root: 1, f"{root}/sub": 1}
     # What count() kept was handed over to the scan and dropped.
     assert job._listings == {}
+
+
+def test_the_html_report_shows_the_scans_own_video_summaries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each frame is added to its video's summary once, by the scan; the HTML timeline is drawn from that summary."""
+    added: Counter[str] = Counter()
+    add = video_module.VideoSummary.add
+
+    def counted(summary: video_module.VideoSummary, result: ImageResult) -> None:
+        added[summary.path] += 1
+        add(summary, result)
+
+    monkeypatch.setattr(video_module.VideoSummary, "add", counted)
+    report = tmp_path / "report.html"
+    with Scan([str(VIDEO)], ReportFile("html", output=report), every=30) as job:
+        assert len(list(job)) == 3
+    assert added == {str(VIDEO): 3}
+    assert [frame.index for frame in job.videos[str(VIDEO)].frames] == [0, 30, 60]
+    page = report.read_text(encoding="utf-8")
+    assert '<section class="video">' in page and "3 frames analysed" in page

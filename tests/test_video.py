@@ -203,9 +203,11 @@ def test_resume_continues_a_video_by_frame(clip: Path, tmp_path: Path) -> None:
 def test_every_format_reads_its_frame_rows_back(report_format: str, clip: Path, pipeline) -> None:
     results = list(audit_video(pipeline, str(clip), every=SEGMENT))
     stream = io.BytesIO()
-    writer = open_writer(stream, report_format)
+    video = VideoSummary(str(clip))  # kept by the caller (a scan's ReportFile), read by the HTML footer
+    writer = open_writer(stream, report_format, videos={video.path: video})
     writer.start()
     for result in results:
+        video.add(result)
         writer.write(result)
     writer.finish(ScanSummary())
     text = stream.getvalue().decode("utf-8")

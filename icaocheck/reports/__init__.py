@@ -14,7 +14,7 @@ format     what                                            chosen by extension
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,6 +26,7 @@ from icaocheck.reports.junit import JunitWriter
 from icaocheck.reports.records import csv_columns, flat_row, full_record
 from icaocheck.reports.tabular import CsvWriter, OfiqWriter
 from icaocheck.summary import ScanSummary
+from icaocheck.video import VideoSummary
 
 __all__ = [
     "REPORT_EXTENSIONS",
@@ -107,6 +108,10 @@ def open_writer(
     previous: ScanSummary | None = None,
     rewritable: bool = False,
     config: Config | None = None,
+    videos: Mapping[str, VideoSummary] | None = None,
 ) -> ReportWriter:
-    """A writer of ``report_format`` on the binary ``stream``; ``previous`` counts what it already holds."""
-    return _WRITERS[report_format](stream, previous, rewritable, config)
+    """A writer of ``report_format`` on the binary ``stream``; ``previous`` counts what it already holds.
+
+    ``videos``: the per-video summaries of the frames written in this run (see :class:`ReportWriter`).
+    """
+    return _WRITERS[report_format](stream, previous, rewritable, config, videos)

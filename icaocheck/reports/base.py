@@ -12,11 +12,15 @@ The layout is what lets a report stream and survive a kill:
 from __future__ import annotations
 
 import re
-from typing import BinaryIO, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
 from icaocheck.config import Config
 from icaocheck.summary import Outcome, ScanSummary
 from icaocheck.types import ImageResult
+
+if TYPE_CHECKING:
+    from icaocheck.video import VideoSummary
 
 ENCODING = "utf-8"
 # File names that are not valid UTF-8 reach Python as lone surrogates; written back as the
@@ -29,6 +33,9 @@ class ReportWriter:
 
     ``previous`` counts the photos already in the report (a resumed scan), ``rewritable`` says the
     stream is a file this writer may seek in (to fill in counts at the top when it closes).
+    ``videos``: per video, the summary of the frames written in this run, which the caller keeps up
+    to date as it writes them (a scan's :class:`~icaocheck.scan.ReportFile` does); a format that
+    shows them (HTML) reads them when it closes.
     """
 
     name: ClassVar[str]
@@ -42,8 +49,10 @@ class ReportWriter:
         previous: ScanSummary | None = None,
         rewritable: bool = False,
         config: Config | None = None,
+        videos: Mapping[str, VideoSummary] | None = None,
     ) -> None:
         self._stream = stream
+        self._videos: Mapping[str, VideoSummary] = videos if videos is not None else {}
         self._rewritable = rewritable
         self._config = config or Config()
         self.units = previous.images if previous is not None else 0

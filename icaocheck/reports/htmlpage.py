@@ -14,7 +14,6 @@ frames marked, and the best frame. The timeline covers the frames written by thi
 
 from __future__ import annotations
 
-import functools
 import html
 import os
 from datetime import datetime, timezone
@@ -115,11 +114,6 @@ class HtmlWriter(ReportWriter):
     # whole report get them, those of earlier (resumed) runs included.
     _thumbnails_written = 0
 
-    @functools.cached_property
-    def _videos(self) -> dict[str, VideoSummary]:
-        """Frames written in this run, per video."""
-        return {}
-
     @classmethod
     def header(cls) -> str:
         options = [("problems", "all problems"), ("all", "all photos"), ("compliant", "compliant")]
@@ -148,7 +142,6 @@ class HtmlWriter(ReportWriter):
             attributes += f' data-path-escaped="{exact}"'
         heading = os.path.basename(shown) or shown
         if result.frame is not None:
-            self._videos.setdefault(result.path, VideoSummary(result.path)).add(result)
             attributes += f' data-frame="{result.frame.index}"'
             heading += f" frame {result.frame.index} ({result.frame.time_s:.3f} s)"
         title = f"<h2>{_h(heading)}</h2><p class=path>{_h(shown)}</p>"
