@@ -127,15 +127,15 @@ def _audit_item(pipeline: Pipeline, item: ScanItem | NamedImage | WithGallery) -
             source = read_url(wanted, max_file_bytes(pipeline.config.max_image_pixels))
         else:
             source = wanted
-        result = pipeline.audit(source, name)
+        result, record = pipeline.audit_decoded(source, name)
     except ImageReadError as error:
         return ImageResult(name, ImageStatus.ERROR, error.reason)
     except Exception as error:  # a bug must cost one row, not the whole batch
         return ImageResult(name, ImageStatus.ERROR, f"internal error: {type(error).__name__}: {error}")
-    if isinstance(item, WithGallery) and result.compliant is False:
+    if isinstance(item, WithGallery) and result.compliant is False and record is not None:
         # A picture must not cost the row: without one, the writer says there is none.
         with contextlib.suppress(Exception):
-            result = replace(result, gallery=gallery_images(result, pipeline.config, source))
+            result = replace(result, gallery=gallery_images(result, pipeline.config, record))
     return result
 
 

@@ -192,6 +192,13 @@ class Pipeline:
         ``name`` is the result's path (default: see :func:`~icaocheck.io.source_name`). Raises TypeError
         for a ``source`` of another type; a bad photo is a result with status ERROR, never an exception.
         """
+        return self.audit_decoded(source, name)[0]
+
+    def audit_decoded(self, source: ImageSource, name: str | None = None) -> tuple[ImageResult, ImageRecord | None]:
+        """:meth:`audit`, and the photo as it was decoded for it (None when it could not be read).
+
+        For whoever draws on the photo afterwards (the HTML gallery): it need not be decoded again.
+        """
         timings: dict[str, float] = {}
         started = clock = time.perf_counter()
         name = source_name(source) if name is None else name
@@ -199,8 +206,11 @@ class Pipeline:
             record = load_source(source, name, self.config.max_image_pixels, self.decode_min_side)
         except ImageReadError as error:
             timings["total"] = ms_since(started)
-            return ImageResult(name, ImageStatus.ERROR, error.reason, timings_ms=timings)
+            return ImageResult(name, ImageStatus.ERROR, error.reason, timings_ms=timings), None
         timings["decode"] = ms_since(clock)
+        return self._audit_record(name, record, timings, started), record
+
+    def _audit_record(self, name: str, record: ImageRecord, timings: dict[str, float], started: float) -> ImageResult:
         width, height = record.original_size
         smallest_face = self.config.detection.min_face_px
         if min(width, height) < smallest_face:

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
@@ -16,14 +17,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from icaocheck import pipeline as pipeline_module
+from icaocheck.batch import audit_many
 from icaocheck.checks import CHECK_NAMES
 from icaocheck.checks.registry import OFIQ_ORDER
+from icaocheck.config import Config
 from icaocheck.names import from_percent_encoded
-from icaocheck.reports import REPORT_FORMATS, csv_columns, flat_row, format_for, htmlpage, open_writer, writer_class
+from icaocheck.reports import (
+    REPORT_FORMATS,
+    csv_columns,
+    flat_row,
+    format_for,
+    htmlpage,
+    open_writer,
+    thumbnails,
+    writer_class,
+)
 from icaocheck.resume import read_existing
 from icaocheck.scan import ReportFile
 from icaocheck.summary import Outcome, ScanSummary
-from icaocheck.types import Box, CheckResult, Face, ImageResult, ImageStatus, Landmarks, Verdict
+from icaocheck.types import Box, CheckResult, Face, ImageRecord, ImageResult, ImageStatus, Landmarks, Verdict
 
 from .conftest import EXAMPLES
 
@@ -351,3 +364,25 @@ def test_writer_to_a_stream_writes_the_header_once(tmp_path: Path) -> None:
     writer.finish(ScanSummary())
     lines = stream.getvalue().decode().splitlines()
     assert lines[0].startswith("path,path_escaped,frame,time_s,status,") and len(lines) == 2
+
+
+def test_a_failed_photos_gallery_is_drawn_from_the_pixels_its_audit_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker decodes a failed photo once: the gallery pictures reuse the audit's pixels, and match a redraw."""
+    photo = str(EXAMPLES / "eyes_closed_1.jpg")
+    decodes: list[str] = []
+
+    def counted(load: Callable[..., ImageRecord]) -> Callable[..., ImageRecord]:
+        def load_counted(source: object, *arguments: object) -> ImageRecord:
+            decodes.append(str(source))
+            return load(source, *arguments)
+
+        return load_counted
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pipeline_module, "load_source", counted(pipeline_module.load_source))
+        patch.setattr(thumbnails, "load_source", counted(thumbnails.load_source))
+        (result,) = audit_many([photo], gallery=lambda: True)
+    assert result.compliant is False and result.gallery is not None
+    assert decodes == [photo]
+    # The same pictures as the report's writer draws from the file.
+    assert result.gallery == thumbnails.gallery_images(replace(result, gallery=None), Config())

@@ -1,9 +1,9 @@
 """Pictures for the HTML gallery: a failed photo with its face box and landmarks, and the crops that failed.
 
 A scan draws them where the photo is audited (a worker process, on a cluster another machine), from
-the same file or bytes, and the result carries them to the report (``ImageResult.gallery``); the
-HTML writer draws them from the file only for results that come without. The photo is decoded as
-the pipeline decodes it, so the crops are the very pixels the classifier read.
+the pixels the audit decoded, and the result carries them to the report (``ImageResult.gallery``); the
+HTML writer draws them from the file only for results that come without, decoding it as the pipeline
+does. Either way the crops are the very pixels the classifier read.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from icaocheck.config import Config
 from icaocheck.crops import cut_crops
 from icaocheck.io import ImageReadError, ImageSource, load_source
 from icaocheck.pipeline import DECODE_MIN_SIDE
-from icaocheck.types import GalleryImages, ImageResult, Landmarks, Verdict
+from icaocheck.types import GalleryImages, ImageRecord, ImageResult, Landmarks, Verdict
 
 THUMBNAIL_SIDE = 320  # longest side of a gallery photo, pixels
 _JPEG_QUALITY = 80
@@ -26,15 +26,20 @@ _FAILED_COLOUR = (40, 40, 220)  # BGR red: the face box of a photo that failed
 _LANDMARK_COLOUR = (60, 220, 255)  # BGR yellow
 
 
-def gallery_images(result: ImageResult, config: Config, source: ImageSource | None = None) -> GalleryImages | None:
+def gallery_images(
+    result: ImageResult, config: Config, source: ImageSource | ImageRecord | None = None
+) -> GalleryImages | None:
     """The gallery pictures of ``result``, from ``source`` (default: the file at its path); None when it
-    can no longer be read as it was."""
-    try:
-        record = load_source(
-            result.path if source is None else source, result.path, config.max_image_pixels, DECODE_MIN_SIDE
-        )
-    except ImageReadError:
-        return None
+    can no longer be read as it was. ``source`` may be the photo as the audit decoded it: it is not decoded again."""
+    if isinstance(source, ImageRecord):
+        record = source
+    else:
+        try:
+            record = load_source(
+                result.path if source is None else source, result.path, config.max_image_pixels, DECODE_MIN_SIDE
+            )
+        except ImageReadError:
+            return None
     if record.original_size != (result.width, result.height):
         return None  # the file changed since it was audited: its box would not fit
     scale = record.scale
