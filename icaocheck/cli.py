@@ -1152,7 +1152,7 @@ def export_mesh_command(
         typer.Argument(help="Target folder (default: models/ of the source checkout icaocheck runs from)."),
     ] = None,
 ) -> None:
-    """Rebuild the BlazeFace and attention face-mesh ONNX files from the TFLite models in a mediapipe wheel.
+    """Rebuild the BlazeFace, face-mesh and selfie-segmentation ONNX files from a mediapipe wheel's TFLite models.
 
     Needs the dev-time `export` extra: pip install -e ".[export]".
     """

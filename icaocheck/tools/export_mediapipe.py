@@ -62,7 +62,13 @@ FACE_MESH = MediapipeModel(
 MESH_IRIS_OUTPUTS = ("output_left_iris", "output_right_iris")
 MESH_OUTPUT = "output_mesh_identity"
 FACE_FLAG_OUTPUT = "conv_faceflag"
-MODELS = (BLAZEFACE, FACE_MESH)
+SELFIE_SEGMENTATION = MediapipeModel(
+    "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
+    "selfie_segmentation.onnx",
+    "MediaPipe selfie segmentation (general model). Input NHWC float32 RGB 256x256 in [0, 1]; output "
+    "activation_10 (1, 256, 256, 1), each pixel's probability of belonging to the person.",
+)
+MODELS = (BLAZEFACE, FACE_MESH, SELFIE_SEGMENTATION)
 
 
 def read_member(wheel: Path, member: str) -> bytes:
@@ -168,7 +174,7 @@ def export_mediapipe(wheel: Path, out_dir: Path, models: Sequence[MediapipeModel
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m icaocheck.tools.export_mediapipe",
-        description="Rebuild the BlazeFace and attention face-mesh ONNX files from a mediapipe wheel.",
+        description="Rebuild the BlazeFace, face-mesh and selfie-segmentation ONNX files from a mediapipe wheel.",
     )
     parser.add_argument("wheel", type=Path, help="mediapipe-0.10.21-*.whl (pip download --no-deps mediapipe==0.10.21)")
     parser.add_argument("out_dir", nargs="?", type=Path, default=None, help="target folder (default: models folder)")

@@ -1,9 +1,10 @@
 """Convert a float TFLite flatbuffer to an ONNX graph, one operator at a time.
 
-Made for the MediaPipe face models (BlazeFace short range, the attention face mesh): their graphs use a
-small set of builtin operators, fp16 weights behind DEQUANTIZE, and, in the attention mesh, three
-MediaPipe custom operators (Landmarks2TransformMatrix, TransformTensorBilinear, TransformLandmarks) that
-are rewritten here as standard ONNX (MatMul, ReduceMin/Max, GridSample).
+Made for the MediaPipe models (BlazeFace short range, the attention face mesh, the selfie segmentation):
+their graphs use a small set of builtin operators, fp16 weights behind DEQUANTIZE, and MediaPipe custom
+operators rewritten here as standard ONNX: in the attention mesh Landmarks2TransformMatrix,
+TransformTensorBilinear and TransformLandmarks (MatMul, ReduceMin/Max, GridSample), in the selfie
+segmentation Convolution2DTransposeBias (ConvTranspose).
 
 Layout: TFLite activations are NHWC, ONNX convolutions NCHW. Every 4-D activation is kept in whichever
 layout its producer gives, and a Transpose is inserted only where a consumer needs the other one
@@ -196,7 +197,10 @@ class _Converter:
             "MUL": self._binary,
             "RELU": self._unary,
             "LOGISTIC": self._unary,
-            "MAX_POOL_2D": self._max_pool,
+            "HARD_SWISH": self._unary,
+            "MAX_POOL_2D": self._pool,
+            "AVERAGE_POOL_2D": self._pool,
+            "RESIZE_BILINEAR": self._resize_bilinear,
             "PAD": self._pad,
             "RESHAPE": self._reshape,
             "CONCATENATION": self._concatenation,
@@ -205,6 +209,7 @@ class _Converter:
             "CUSTOM:Landmarks2TransformMatrix": self._landmarks_to_matrix,
             "CUSTOM:TransformTensorBilinear": self._transform_tensor,
             "CUSTOM:TransformLandmarks": self._transform_landmarks,
+            "CUSTOM:Convolution2DTransposeBias": self._transpose_conv_bias,
         }
         inputs = []
         for index in self.graph.InputsAsNumpy():
@@ -301,19 +306,21 @@ class _Converter:
         return operands, "nchw"
 
     def _unary(self, op: tflite.Operator, ins: list[int], outs: list[int]) -> None:
-        onnx_op = {"RELU": "Relu", "LOGISTIC": "Sigmoid"}[self._opcode(op)]
+        # ONNX's HardSwish (x · clip(x/6 + 1/2, 0, 1)) is TFLite's x · relu6(x + 3) / 6.
+        onnx_op = {"RELU": "Relu", "LOGISTIC": "Sigmoid", "HARD_SWISH": "HardSwish"}[self._opcode(op)]
         layout = "nchw" if self.is_activation_4d(ins[0]) and self.layout[ins[0]] != "orig" else "orig"
         x = self.nchw(ins[0]) if layout == "nchw" else self.orig(ins[0])
         self.node(onnx_op, [x], self.produce(outs[0], layout))
 
-    def _max_pool(self, op: tflite.Operator, ins: list[int], outs: list[int]) -> None:
+    def _pool(self, op: tflite.Operator, ins: list[int], outs: list[int]) -> None:
+        """MAX_POOL_2D or AVERAGE_POOL_2D; both leave SAME padding out of the window (ONNX's default too)."""
         options = _options(op, tflite.Pool2DOptions)
         kernel = (options.FilterHeight(), options.FilterWidth())
         stride = (options.StrideH(), options.StrideW())
         size = self.tensors[ins[0]].shape[1:3]
         pads = self.same_pads(size, kernel, stride) if options.Padding() == tflite.Padding.SAME else [0, 0, 0, 0]
         self.node_then_activation(
-            "MaxPool",
+            "MaxPool" if self._opcode(op) == "MAX_POOL_2D" else "AveragePool",
             [self.nchw(ins[0])],
             options.FusedActivationFunction(),
             self.produce(outs[0], "nchw"),
@@ -331,6 +338,25 @@ class _Converter:
             x, layout = self.orig(ins[0]), "orig"
         pads = self.int_constant(np.concatenate([paddings[:, 0], paddings[:, 1]]), "pads")
         self.node("Pad", [x, pads], self.produce(outs[0], layout), mode="constant")
+
+    def _resize_bilinear(self, op: tflite.Operator, ins: list[int], outs: list[int]) -> None:
+        options = _options(op, tflite.ResizeBilinearOptions)
+        if options.AlignCorners():
+            mode = "align_corners"
+        elif options.HalfPixelCenters():
+            mode = "half_pixel"
+        else:
+            mode = "asymmetric"  # TFLite's legacy sampling: source = destination × scale
+        batch, _, _, channels = self.tensors[outs[0]].shape
+        height, width = (int(v) for v in self.constants[ins[1]])
+        sizes = self.int_constant([batch, channels, height, width], "sizes")
+        self.node(
+            "Resize",
+            [self.nchw(ins[0]), "", "", sizes],
+            self.produce(outs[0], "nchw"),
+            mode="linear",
+            coordinate_transformation_mode=mode,
+        )
 
     def _reshape(self, op: tflite.Operator, ins: list[int], outs: list[int]) -> None:
         shape = self.int_constant(self.tensors[outs[0]].shape, "shape")
@@ -486,6 +512,35 @@ class _Converter:
         )
         mask = self.node("Reshape", [mask, self.int_constant([1, 1, out_h, out_w], "shape")])
         self.node("Mul", [sampled, mask], self.produce(outs[0], "nchw"))
+
+    def _transpose_conv_bias(self, op: tflite.Operator, ins: list[int], outs: list[int]) -> None:
+        """MediaPipe's transposed convolution with a bias (the selfie segmentation's last upsampling) as ConvTranspose.
+
+        Its custom options are TFLite's TfLiteTransposeConvParams: padding, stride width, stride height (int32s).
+        SAME gives an output of input × stride: the full output is cropped by kernel - stride, the odd pixel
+        at the end, as TensorFlow pads.
+        """
+        padding, stride_w, stride_h = np.frombuffer(bytes(op.CustomOptionsAsNumpy()), dtype="<i4")[:3]
+        weight = self.constants[ins[1]].astype(np.float32)  # OHWI
+        kernel = weight.shape[1:3]
+        if padding == tflite.Padding.SAME:
+            totals = [max(k - s, 0) for k, s in zip(kernel, (stride_h, stride_w), strict=True)]
+            pads = [t // 2 for t in totals] + [t - t // 2 for t in totals]
+        else:
+            pads = [0, 0, 0, 0]
+        inputs = [
+            self.nchw(ins[0]),
+            self.float_constant(weight.transpose(3, 0, 1, 2), self.tensors[ins[1]].name),  # IOHW
+            self.float_constant(self.constants[ins[2]].astype(np.float32), self.tensors[ins[2]].name),
+        ]
+        self.node(
+            "ConvTranspose",
+            inputs,
+            self.produce(outs[0], "nchw"),
+            kernel_shape=list(kernel),
+            strides=[int(stride_h), int(stride_w)],
+            pads=pads,
+        )
 
     def _transform_landmarks(self, op: tflite.Operator, ins: list[int], outs: list[int]) -> None:
         """Points (1, n, 2 or 3) through a (1, 4, 4) map: x and y transformed, z kept."""
