@@ -266,7 +266,7 @@ class Pipeline:
             results.append(result)
         # All measures but the classifiers together: what the per-photo cost of the registry's checks is held to.
         timings["checks"] = sum(ms for stage, ms in timings.items() if stage.startswith("check_"))
-        return results
+        return _hidden_not_assessed(results, [check for check, _, _ in self._judging])
 
     def _no_face(
         self, name: str, record: ImageRecord, reason: str, timings: dict[str, float], started: float
@@ -341,3 +341,14 @@ def _largest_holding(faces: list[Face], point: tuple[float, float]) -> int:
 def scaled_face(face: Face, scale: float) -> Face:
     """``face`` from reduced pixels to the file's: box and keypoints are edge coordinates, which scale as they are."""
     return replace(face, box=face.box.scaled(scale), keypoints=face.keypoints * np.float32(scale))
+
+
+def _hidden_not_assessed(results: list[CheckResult], checks: list[Check]) -> list[CheckResult]:
+    """``results`` with each check whose ``hidden_by`` check failed made "not assessed" (its value kept)."""
+    failed = {result.name for result in results if result.verdict is Verdict.FAIL}
+    return [
+        replace(result, verdict=Verdict.NOT_ASSESSED, reason=f"not assessed: hidden ({check.hidden_by} failed)")
+        if check.hidden_by in failed and result.verdict is not Verdict.NOT_ASSESSED
+        else result
+        for result, check in zip(results, checks, strict=True)
+    ]

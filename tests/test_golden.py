@@ -102,6 +102,10 @@ def test_drawn_covers_fail_the_photo(pipeline: Pipeline, kind: str) -> None:
         if check is not None and check.verdict is not Verdict.NOT_ASSESSED:
             assessed += 1
             assert check.verdict is FAIL, (seed, check)
+            # The mouth crop shows the cover: mouth_open is not judged on it, its score still reported.
+            mouth = after.check("mouth_open")
+            assert mouth.verdict is Verdict.NOT_ASSESSED and mouth.value is not None, (seed, mouth)
+            assert mouth.reason == "not assessed: hidden (face_covered failed)"
     # Most covered portraits keep a detectable face: the cover model itself must be what fails them.
     assert assessed >= 2
 

@@ -13,4 +13,7 @@ class MouthOpen(AttributeClassifierCheck):
     failure = "mouth open"
     ofiq = "MouthClosed"
     gallery_crops = (("mouth", "mouth"),)
+    # A mask, veil, scarf or hand over the mouth leaves the mouth crop showing the cover: its score says
+    # nothing of the mouth.
+    hidden_by = "face_covered"
     order = 70

@@ -112,6 +112,9 @@ class Check:
     gates: ClassVar[bool] = False
     # True: not assessed when a gating check failed (the check trusts the landmarks or the crops).
     gated: ClassVar[bool] = True
+    # Another check whose failure hides what this one looks at (the mouth under a mask): this one is then
+    # "not assessed", its value kept, rather than a verdict read off the cover.
+    hidden_by: ClassVar[str | None] = None
     enabled_by_default: ClassVar[bool] = True
     order: ClassVar[int]  # report order; gaps leave room for new checks
 
