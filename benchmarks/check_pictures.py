@@ -114,8 +114,8 @@ def _pictures(pipeline: Pipeline, data: Path, scratch: Path) -> dict[str, tuple[
         "face_covered": (masked, "a CC0 portrait with its lower face painted over like a mask"),
         "head_yaw": (lambda: _read(data, "eyes_closed_1.jpg"), "eyes_closed_1.jpg as it is: a turned head"),
         "head_pitch": (
-            lambda: cv2.resize(webcam, None, fx=1.0, fy=0.4),
-            "a CC0 portrait squashed to 40 % of its height (the face reads as tipped)",
+            lambda: _read(data, "mouth_open_yawn_1.jpg"),
+            "mouth_open_yawn_1.jpg as it is: a head bowed over a phone",
         ),
         "sharpness": (
             lambda: cv2.GaussianBlur(zoom, (0, 0), 6.0 * zoom.shape[1] / 1350),

@@ -33,22 +33,6 @@ if TYPE_CHECKING:  # annotations only: the classifiers and the mesh load onnxrun
 
 NORMALISED_IED = 64.0  # pixels between the eye centres in the normalised photo
 
-# A generic 3-D face (millimetres, x to the subject's left, y up, z towards the camera) at six of
-# dlib's points: nose tip 30, chin 8, outer eye corners 36 and 45, mouth corners 48 and 54. These are
-# the widely published average-face coordinates used with solvePnP for head pose.
-_MODEL_POINTS = np.array(
-    [
-        (0.0, 0.0, 0.0),
-        (0.0, -330.0, -65.0),
-        (-225.0, 170.0, -135.0),
-        (225.0, 170.0, -135.0),
-        (-150.0, -150.0, -125.0),
-        (150.0, -150.0, -125.0),
-    ],
-    dtype=np.float64,
-)
-_POSE_LANDMARKS = (30, 8, 36, 45, 48, 54)
-
 
 @dataclass(frozen=True)
 class HeadPose:
@@ -180,30 +164,12 @@ class PhotoEvidence:
 
     @cached_property
     def pose(self) -> HeadPose:
-        """Yaw from the nose tip's offset between the outer eye corners (:func:`yaw_from_landmarks`); pitch and
-        roll from solvePnP (:attr:`fitted_pose`)."""
-        fitted = self.fitted_pose
-        return HeadPose(yaw_from_landmarks(self.points), fitted.pitch, fitted.roll)
-
-    @cached_property
-    def fitted_pose(self) -> HeadPose:
-        """Head pose from solvePnP (SQPnP: the global optimum, 10× faster than the iterative fit) of six landmarks
-        against a generic 3-D face; camera focal length = photo width."""
-        height, width = self.bgr.shape[:2]
-        camera = np.array([[width, 0, width / 2], [0, width, height / 2], [0, 0, 1]], dtype=np.float64)
-        image_points = self.points[list(_POSE_LANDMARKS)].astype(np.float64)
-        ok, rotation, _ = cv2.solvePnP(_MODEL_POINTS, image_points, camera, np.zeros(4), flags=cv2.SOLVEPNP_SQPNP)
-        if not ok:
-            raise ValueError("solvePnP found no head pose")
-        matrix, _ = cv2.Rodrigues(rotation)
-        # Image y points down and the model's y up: flip y and z to read the angles in the subject's frame.
-        matrix = np.diag([1.0, -1.0, -1.0]) @ matrix
-        pitch = math.degrees(math.atan2(matrix[2, 1], matrix[2, 2]))
-        yaw = math.degrees(math.asin(max(-1.0, min(1.0, -matrix[2, 0]))))
-        roll = math.degrees(math.atan2(matrix[1, 0], matrix[0, 0]))
-        pitch = (pitch + 180.0) % 360.0 - 180.0
-        pitch = pitch - 180.0 if pitch > 90 else pitch + 180.0 if pitch < -90 else pitch
-        return HeadPose(yaw, pitch, roll)
+        """Yaw and pitch from the nose tip's place against the outer eye corners (:func:`yaw_from_landmarks`,
+        :func:`pitch_from_landmarks`); roll from the line through those corners."""
+        points = self.points
+        dx, dy = points[45] - points[36]
+        roll = -math.degrees(math.atan2(float(dy), float(dx)))  # image y points down: the left eye higher is positive
+        return HeadPose(yaw_from_landmarks(points), pitch_from_landmarks(points), roll)
 
     # -- the file ---------------------------------------------------------------------------------
 
@@ -226,22 +192,64 @@ class PhotoEvidence:
 # The nose tip's depth in front of the outer eye corners over half their distance: about 36 mm over 45 mm
 # on adult faces (anthropometric means), hence 0.8.
 NOSE_DEPTH_RATIO = 0.8
+# The nose tip's drop below the outer eye corners' line over half their distance, head level: 0.75, the median
+# of the human 68-point annotations of 300-W's train groups (0.749 on 893 faces; anthropometric means give
+# about 34 mm over 45 mm).
+NOSE_DROP_RATIO = 0.75
+
+
+def _nose_offset(right: np.ndarray, left: np.ndarray, nose: np.ndarray) -> tuple[float, float]:
+    """``nose`` from the midpoint of two eye points (the subject's ``right`` and ``left``), in half their
+    distance: along their line (towards the subject's left) and down across it (in the image)."""
+    axis = left - right
+    half = max(float(np.linalg.norm(axis)) / 2, 1e-6)
+    along = axis / (2 * half)
+    down = np.array([-along[1], along[0]])  # the line's normal pointing down the face (image y points down)
+    offset = nose - (right + left) / 2
+    return float(np.dot(offset, along)) / half, float(np.dot(offset, down)) / half
+
+
+def nose_turn(right: np.ndarray, left: np.ndarray, nose: np.ndarray) -> float:
+    """Head yaw in degrees, positive to the subject's left, from the nose tip between two eye points.
+
+    The nose tip lies in front of the eyes: turning the head by θ moves it sideways by depth × sin θ while
+    the eyes close in by cos θ (seen from afar), so its offset from their midpoint, over half their
+    distance, is ``NOSE_DEPTH_RATIO`` × tan θ. That ratio was set for the outer eye corners; it also fits the
+    detector's eye centres and nose keypoint (0.80 by least squares against the yaw of 300-W's human points,
+    train groups).
+    """
+    along, _ = _nose_offset(right, left, nose)
+    return math.degrees(math.atan(along / NOSE_DEPTH_RATIO))
 
 
 def yaw_from_landmarks(points: np.ndarray) -> float:
-    """Head yaw in degrees from the 68 landmarks, positive to the subject's left.
+    """Head yaw in degrees from the 68 landmarks, positive to the subject's left: :func:`nose_turn` of the
+    nose tip (30) between the outer eye corners (36, 45).
 
-    The nose tip (30) lies in front of the outer eye corners (36, 45): turning the head by θ moves it
-    sideways by depth × sin θ while the corners close in by cos θ (seen from afar), so its offset from
-    their midpoint, over half their distance, is ``NOSE_DEPTH_RATIO`` × tan θ. Unlike a 3-D fit of a
-    generic face, this does not depend on a guessed focal length (solvePnP read the same frontal portrait as
-    11° or 24° turned depending on the crop) nor on the mouth and chin (an open mouth read as 40° turned).
+    Unlike a 3-D fit of a generic face, this does not depend on a guessed focal length (solvePnP read the
+    same frontal portrait as 11° or 24° turned depending on the crop) nor on the mouth and chin (an open
+    mouth read as 40° turned).
     """
-    right, left = points[36], points[45]
-    axis = left - right
-    half = max(float(np.linalg.norm(axis)) / 2, 1e-6)
-    offset = float(np.dot(points[30] - (right + left) / 2, axis / (2 * half))) / half
-    return math.degrees(math.atan(offset / NOSE_DEPTH_RATIO))
+    return nose_turn(points[36], points[45], points[30])
+
+
+def pitch_from_landmarks(points: np.ndarray) -> float:
+    """Head pitch in degrees from the 68 landmarks, positive when the head tips back (chin up).
+
+    The nose tip (30) lies ``NOSE_DROP_RATIO`` (λ) below the outer eye corners' (36, 45) line and
+    ``NOSE_DEPTH_RATIO`` (k) in front of it, in half the corners' distance. Nodding by φ puts it
+    k sin φ − λ cos φ above the line, seen from afar, while the corners' distance is kept (a turn by θ
+    shortens it by cos θ, undone here with the yaw); so φ = atan2(λ, k) + asin(height / √(λ² + k²)). It reads
+    at most atan2(λ, k) − 90° (−47°) down: there the nose tip is furthest below the line, and a head bowed
+    further brings it back up (60° reads as 34°). Like the yaw, it reads no focal length, nor the mouth and
+    chin, which a smile or an open mouth move: solvePnP of six points against a generic 3-D face read
+    frontal portraits as 3-28° nodded, heads bowed 40° or more as 4-8°, and heads tipped back as nodded down.
+    """
+    along, down = _nose_offset(points[36], points[45], points[30])
+    height = -down * math.cos(math.atan(along / NOSE_DEPTH_RATIO))
+    reach = math.hypot(NOSE_DROP_RATIO, NOSE_DEPTH_RATIO)
+    level = math.atan2(NOSE_DROP_RATIO, NOSE_DEPTH_RATIO)
+    return math.degrees(level + math.asin(max(-1.0, min(1.0, height / reach))))
 
 
 def face_region_of(gray: np.ndarray, points: np.ndarray, ied: float) -> FaceRegion:

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from icaocheck.evidence import PhotoEvidence
+from icaocheck.evidence import PhotoEvidence, nose_turn
 from icaocheck.types import CheckResult, Face, Landmarks, Verdict
 
 
@@ -35,6 +35,10 @@ def eye_drift(face: Face, landmarks: Landmarks) -> float:
     ) / max(landmarks.inter_eye_distance, 1.0)
 
 
+# The detector's turn (degrees) from which a failed upright gate is put down to a turned head: head_yaw's default.
+TURNED = 20.0
+
+
 def face_upright(face: Face, landmarks: Landmarks, limit: float) -> CheckResult:
     """Whether dlib's eyes agree with MTCNN's eye keypoints within ``limit`` inter-eye distances.
 
@@ -46,6 +50,13 @@ def face_upright(face: Face, landmarks: Landmarks, limit: float) -> CheckResult:
     if drift <= limit:
         return CheckResult("face_upright", Verdict.PASS, drift, limit, "IED")
     reason = f"face rotated or upside down: landmark eyes {drift:.2f} eye distances away from the detector's"
+    # A strongly turned head also throws dlib off, and then the pose checks are not assessed: the reason names
+    # the turn the detector's own keypoints show (its nose moves off its eyes' middle). Only as a possibility:
+    # on a photo stored sideways MTCNN can place upright keypoints on something else with as large an offset.
+    keypoints = face.keypoints
+    turn = nose_turn(keypoints[0], keypoints[1], keypoints[2])
+    if abs(turn) >= TURNED:
+        reason += f"; or a head turned about {abs(turn):.0f}° to one side (the detector's nose keypoint)"
     return CheckResult("face_upright", Verdict.FAIL, drift, limit, "IED", reason)
 
 
