@@ -156,7 +156,11 @@ def test_pipeline_leaves_out_disabled_checks_and_judges_with_the_profiles_thresh
     strict = result.check("face_covered")
     assert strict is not None and strict.verdict is Verdict.FAIL
     assert strict.value == covered.value and strict.threshold == covered.value / 2
-    assert result.check("mouth_open") == default.check("mouth_open")
+    # The other checks are judged as before; the mouth, now behind a "cover", is not judged (its score kept).
+    assert result.check("single_face") == default.check("single_face")
+    mouth, default_mouth = result.check("mouth_open"), default.check("mouth_open")
+    assert mouth.verdict is Verdict.NOT_ASSESSED and default_mouth.verdict is Verdict.FAIL
+    assert (mouth.value, mouth.threshold) == (default_mouth.value, default_mouth.threshold)
 
 
 def test_config_show_names_every_source() -> None:
