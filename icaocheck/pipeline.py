@@ -142,12 +142,9 @@ class Pipeline:
         timings["blazeface"] = 0.0
         unconfirmed: list[Face] = []
         if not faces and self.fallback_detector is not None:
-            candidates = self.fallback_detector.detect(record.pixels, timings)
-            clock = time.perf_counter()
-            confirmed = [self._confirmed(gray, face) for face in candidates]
-            faces = [face for face, ok in zip(candidates, confirmed, strict=True) if ok]
-            unconfirmed = [face for face, ok in zip(candidates, confirmed, strict=True) if not ok]
-            timings["blazeface"] += ms_since(clock)
+            faces, unconfirmed = self.fallback_detector.search(
+                record.pixels, lambda face: self._confirmed(gray, face), timings
+            )
         if not faces:
             return FaceAnalysis(faces, 0, None, None, unconfirmed=[scaled_face(f, scale) for f in unconfirmed])
         assessed = 0 if near is None else _largest_holding(faces, (near[0] / scale, near[1] / scale))

@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 
 from icaocheck.bench import run_bench
-from icaocheck.blazeface import INPUT_SIDE, BlazeFaceDetector, Window, search_windows, ssd_anchors
+from icaocheck.blazeface import INPUT_SIDE, PADDING_STEPS, BlazeFaceDetector, Window, search_windows, ssd_anchors
 from icaocheck.config import Config
 from icaocheck.covers import draw_cover
+from icaocheck.io import load_image
 from icaocheck.pipeline import Pipeline
 from icaocheck.reports.records import flat_row, full_record
 from icaocheck.split import Split, split_of
-from icaocheck.types import ImageStatus, Verdict
+from icaocheck.types import Face, ImageStatus, Verdict
 
 from .conftest import EXAMPLES, REPO, SHARED_DATA
 
@@ -101,10 +102,12 @@ def test_window_input_is_the_photo_region_in_minus_one_to_one(portrait: np.ndarr
 
 
 def test_search_tries_whole_then_padded_then_tiles() -> None:
-    whole, padded, tiles = search_windows(300, 400, 0.25, 3)
-    assert whole == [Window(0, -50, 400)] and padded == [Window(-100, -150, 600)]
+    whole, quarter, half, three_quarters, tiles = search_windows(300, 400, 0.25, 3)
+    assert whole == [Window(0, -50, 400)] and quarter == [Window(-100, -150, 600)]
+    assert half == [Window(-200, -250, 800)] and three_quarters == [Window(-300, -350, 1000)]
     assert {w.side for w in tiles} == {150} and len(tiles) == 15
-    assert len(search_windows(300, 400, 0.25, 0)) == 2
+    assert len(search_windows(300, 400, 0.25, 0)) == 1 + len(PADDING_STEPS)
+    assert search_windows(300, 400, 0.0, 0) == [[whole[0]]]
 
 
 def test_tiles_find_a_small_face_in_a_wide_scene() -> None:
@@ -149,6 +152,55 @@ def test_tightly_framed_masked_face_is_found(pipeline: Pipeline, niqabs: list[np
     assert result.check("face_covered").verdict is Verdict.FAIL
 
 
+def cut_closer(photo: np.ndarray, face: Face, share: float) -> tuple[np.ndarray, np.ndarray]:
+    """A square crop around the face box's centre, ``share`` of its longer side, cut at the edges; and its origin."""
+    side = share * max(face.box.w, face.box.h)
+    centre = np.array([face.box.x + face.box.w / 2, face.box.y + face.box.h / 2])
+    x1, y1 = (max(round(v - side / 2), 0) for v in centre)
+    x2, y2 = (round(v + side / 2) for v in centre)
+    return np.ascontiguousarray(photo[y1:y2, x1:x2]), np.array([x1, y1], dtype=np.float32)
+
+
+def assert_found_and_covered(pipeline: Pipeline, crop: np.ndarray, eyes: np.ndarray, within: float) -> None:
+    """The fallback finds the covered face, dlib's eyes ``within`` eye distances of the uncovered face's; covered."""
+    assert pipeline.detector.detect(crop) == []
+    result = pipeline.audit(crop)
+    assert result.status is ImageStatus.OK, result.reason
+    assert result.face is not None and result.face.detector == "blazeface"
+    found = np.stack([result.landmarks.right_eye_center, result.landmarks.left_eye_center])
+    ied = float(np.linalg.norm(eyes[1] - eyes[0]))
+    assert np.linalg.norm(found - eyes, axis=1).max() <= within * ied, (found - eyes) / ied
+    assert result.check("face_upright").verdict is Verdict.PASS
+    assert result.check("face_covered").verdict is Verdict.FAIL
+
+
+def test_a_rejected_candidate_does_not_end_the_search(
+    pipeline: Pipeline, portrait: np.ndarray, niqabs: list[np.ndarray]
+) -> None:
+    """Cut to 0.7 of the box (brows to mouth): the whole crop's candidate fails the landmarks, a margin's passes."""
+    uncovered = pipeline.audit(portrait)
+    crop, origin = cut_closer(niqabs[0], uncovered.face, 0.7)
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    first = pipeline.fallback_detector.detect(crop)  # the first window with a candidate: the whole crop
+    assert first and not any(pipeline._confirmed(gray, face) for face in first)
+    eyes = np.stack([uncovered.landmarks.right_eye_center, uncovered.landmarks.left_eye_center]) - origin
+    assert_found_and_covered(pipeline, crop, eyes, 0.2)  # measured: 0.13
+
+
+def test_a_face_filling_a_tight_frame_is_found_with_a_wide_margin(pipeline: Pipeline) -> None:
+    """A veiled face cut to 0.8 of its box shows to BlazeFace only once it fills half its input or less."""
+    photo = cv2.imread(str(EXAMPLES / "portrait_cc0_webcam_3.jpg"))
+    uncovered = pipeline.audit(photo)
+    veiled, _ = draw_cover(photo, uncovered.landmarks, "veil", np.random.default_rng(2))
+    crop, origin = cut_closer(veiled, uncovered.face, 0.8)
+    nearby = BlazeFaceDetector(padding=0.25)
+    whole, quarter = search_windows(*crop.shape[:2], nearby.padding, 0)[:2]
+    assert all(len(nearby._detect_in(crop, window).scores) == 0 for window in whole + quarter)
+    eyes = np.stack([uncovered.landmarks.right_eye_center, uncovered.landmarks.left_eye_center]) - origin
+    # Measured 0.24: the veil hides the brows and the forehead dlib's box mapping leans on.
+    assert_found_and_covered(pipeline, crop, eyes, 0.3)
+
+
 def test_without_fallback_the_masked_face_is_no_face(niqabs: list[np.ndarray]) -> None:
     config = replace(Config(), detection=replace(Config().detection, fallback_min_score=1.0))
     without = Pipeline(config)
@@ -182,8 +234,12 @@ def test_bench_shows_the_fallback_as_its_own_stage() -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(not (SHARED_DATA / "labels.csv").is_file(), reason="needs ../shared/data")
 def test_real_masks_found_and_product_shots_not(pipeline: Pipeline) -> None:
-    """The docs' figures on the held-out real masks (95.4 % found, MTCNN alone 90.8 %) and the product shots (none)."""
-    # The benchmark's own lists, so that the test and the documented figures use the same photos.
+    """The docs' figures on the held-out real masks and the product shots (none found).
+
+    As stored: 96.2 % found (MTCNN alone 90.8 %); tightly framed, of the crops the pipeline assesses: 97.5 %.
+    No choice of the fallback's search was made on these groups.
+    """
+    # The benchmark's own lists and crops, so that the test and the documented figures use the same photos.
     benchmark = runpy.run_path(str(REPO / "benchmarks" / "covered_face_detection.py"), run_name="covered_faces")
     held_out = [
         path
@@ -194,6 +250,19 @@ def test_real_masks_found_and_product_shots_not(pipeline: Pipeline) -> None:
     found = [r for r in results if r.status is ImageStatus.OK]
     by_mtcnn = [r for r in found if r.face.detector == "mtcnn"]
     assert len(held_out) >= 100
-    assert len(found) / len(held_out) >= 0.94 and len(found) >= len(by_mtcnn) + 4
+    assert len(found) / len(held_out) >= 0.955 and len(found) >= len(by_mtcnn) + 6
+    smallest = pipeline.config.detection.min_face_px
+    tight_found = tight_assessed = 0
+    for path, result in zip(held_out, results, strict=True):
+        if result.face is None:
+            continue
+        box = result.face.box
+        centre = np.array([box.x + box.w / 2, box.y + box.h / 2])
+        pixels = load_image(SHARED_DATA / path, pipeline.config.max_image_pixels).pixels
+        crop = benchmark["tight_crop"](pixels, centre, max(box.w, box.h))
+        if min(crop.shape[:2]) >= smallest:
+            tight_assessed += 1
+            tight_found += pipeline.audit(crop).status is ImageStatus.OK
+    assert tight_assessed >= 100 and tight_found / tight_assessed >= 0.97, (tight_found, tight_assessed)
     for name in benchmark["SUNGLASSES_WITHOUT_FACE"]:
         assert pipeline.audit(SHARED_DATA / name).status is ImageStatus.NO_FACE, name
