@@ -19,8 +19,9 @@ import cv2
 import numpy as np
 
 from icaocheck.config import Config
+from icaocheck.covers import draw_cover
 from icaocheck.pipeline import Pipeline
-from icaocheck.types import Verdict
+from icaocheck.types import Landmarks, Verdict
 
 PICTURE_SIDE = 240  # longest side of a docs picture, pixels
 
@@ -71,6 +72,9 @@ def _pictures(pipeline: Pipeline, data: Path, scratch: Path) -> dict[str, tuple[
         cover = np.vstack([points[1:16], points[29:30]]).astype(np.int32)
         cv2.fillPoly(image, [cover], (200, 170, 120))
         return image
+
+    def niqab() -> np.ndarray:
+        return draw_cover(webcam, Landmarks(points), "niqab", np.random.default_rng(0))[0]
 
     def half_lit() -> np.ndarray:
         image = zoom.copy()
@@ -131,6 +135,7 @@ def _pictures(pipeline: Pipeline, data: Path, scratch: Path) -> dict[str, tuple[
         "compression": (lambda: _jpeg_file(zoom, 4, scratch / "q4.jpg"), "a CC0 portrait saved as JPEG quality 4"),
         "natural_colour": (lambda: webcam[:, :, ::-1].copy(), "a CC0 portrait with red and blue swapped"),
         "eyes_visible": (sunglasses, "a CC0 portrait with dark lenses painted over the eyes"),
+        "no_head_covering": (niqab, "a CC0 portrait under a synthetic niqab (icaocheck.covers.draw_cover, seed 0)"),
         "expression_neutral": (
             lambda: _read(data, "compliant_astronaut.png"),
             "the public-domain astronaut portrait: a smile",
@@ -175,7 +180,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/checks"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    pipeline = Pipeline(Config(enabled_checks=frozenset({"head_size"})))
+    pipeline = Pipeline(Config(enabled_checks=frozenset({"head_size", "no_head_covering"})))
     with tempfile.TemporaryDirectory() as scratch:
         for name, (make, how) in _pictures(pipeline, args.data, Path(scratch)).items():
             _draw(pipeline, name, make(), how, args.out)

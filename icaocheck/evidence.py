@@ -3,8 +3,8 @@
 The pipeline hands over what it already has (decoded pixels and their gray copy, faces, the 68 landmarks,
 the crops, the attention mesh when it placed one, the file's first bytes); every other product (a gray copy
 of the photo normalised to a fixed eye distance, the face region's mask and luminance histogram, the head
-pose, the JPEG quality from the quantisation table or the block edges) is made the first time a check asks
-for it, so nothing is computed that no enabled check reads.
+pose, the JPEG quality from the quantisation table or the block edges, the person mask of the selfie
+segmentation) is made the first time a check asks for it, so nothing is computed that no enabled check reads.
 
 Coordinates: ``faces`` and ``landmarks`` are in the file's pixels (as in :class:`ImageResult`);
 ``points`` are the landmarks in the decoded pixels; ``normalised_*`` products are the gray photo scaled
@@ -30,6 +30,7 @@ from icaocheck.types import Crops, Face, ImageRecord, Landmarks
 if TYPE_CHECKING:  # annotations only: the classifiers and the mesh load onnxruntime
     from icaocheck.classify import AttributeModel
     from icaocheck.mesh import FaceMesh
+    from icaocheck.segmentation import PersonMask
 
 NORMALISED_IED = 64.0  # pixels between the eye centres in the normalised photo
 
@@ -170,6 +171,19 @@ class PhotoEvidence:
         dx, dy = points[45] - points[36]
         roll = -math.degrees(math.atan2(float(dy), float(dx)))  # image y points down: the left eye higher is positive
         return HeadPose(yaw_from_landmarks(points), pitch_from_landmarks(points), roll)
+
+    # -- segmentation -----------------------------------------------------------------------------
+
+    @cached_property
+    def person_mask(self) -> PersonMask:
+        """The selfie segmentation's person mask of a square around the head (:mod:`icaocheck.segmentation`).
+
+        Its model is loaded on the first photo that asks (from the default models folder).
+        """
+        from icaocheck.segmentation import segmenter  # onnxruntime session, loaded only if a check asks
+
+        right, left = self.eye_centres
+        return segmenter().person_mask(self.bgr, (right + left) / 2, self.ied)
 
     # -- the file ---------------------------------------------------------------------------------
 

@@ -119,7 +119,9 @@ def test_all_measures_together_are_fast(pipeline) -> None:
     # The bar is 2 ms per 600×800 photo on one thread (icaocheck bench measures it); a loose bound
     # here keeps a loaded CI machine from failing on noise while catching an accidental full-size pass.
     evidence = _evidence(pipeline, EXAMPLES / "portrait_cc0_webcam_1.jpg")  # 600×800
-    checks = [cls() for cls in _measures()]
+    # The bar holds for what the default profile runs: no_head_covering's segmentation alone is over it, which
+    # is why that check is off by default (its cost is tested in test_no_head_covering).
+    checks = [cls() for cls in _measures() if cls.enabled_by_default]
     for check in checks:  # first use: caches filled, imports done
         run_check(check, evidence, check.limit.default)
     runs = []
@@ -206,7 +208,7 @@ def test_a_new_check_is_one_class_and_appears_everywhere() -> None:
         needs = frozenset({"pixels", "landmarks"})
         what = "the face's brightest share"
         limit = Limit(0.5, "at_most", "a test's made-up limit")
-        ofiq = "NoHeadCoverings"  # the one OFIQ column no shipped check fills
+        ofiq = "NoHeadCoverings"  # filled by no check the default profile runs
         details = ("brightest",)
         order = 9998
 
@@ -246,7 +248,7 @@ def test_ofiq_report_fills_most_measures_on_a_portrait(pipeline) -> None:
 
     values = _ofiq_row(pipeline.audit(EXAMPLES / "portrait_cc0_zoom_30cm.jpg"))
     missing = [measure for measure in OFIQ_ORDER if values[f"{measure}.scalar"] == "-1"]
-    # Off by default: head size (print geometry); not built: head coverings.
+    # Off by default: head size (print geometry) and head coverings (too slow and too many false alarms).
     assert missing == ["HeadSize", "NoHeadCoverings"]
     assert 0 <= float(values["UnifiedQualityScore.scalar"]) <= 100
 

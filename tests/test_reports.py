@@ -166,6 +166,7 @@ _CHECK_COLUMNS = [
         "margin_above",
         "margin_below",
         "head_size",
+        "no_head_covering",
     )
     for field in (
         "verdict",
@@ -175,6 +176,7 @@ _CHECK_COLUMNS = [
         *(("right_eye", "left_eye") if check in ("eyes_closed", "eyes_visible") else ()),
         *(("a", "b") if check == "natural_colour" else ()),
         *(("mouth_width", "corner_lift", "brow_raise") if check == "expression_neutral" else ()),
+        *(("head_height",) if check == "no_head_covering" else ()),
     )
 ]
 DOCUMENTED_CSV_COLUMNS = [

@@ -29,7 +29,7 @@ T = TypeVar("T")
 
 # What a check may declare it reads of the evidence (documentation, checked against this list; the evidence
 # computes whatever a check's measure asks for, on first request).
-NEEDS = frozenset({"pixels", "face", "landmarks", "pose", "crops", "mesh", "file", "model"})
+NEEDS = frozenset({"pixels", "face", "landmarks", "pose", "crops", "mesh", "file", "model", "segmentation"})
 
 # OFIQ's 28 measures in the order of its QualityMeasure enum (ISO/IEC 29794-5's component order),
 # which orders the columns of its CSV.
