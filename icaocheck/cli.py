@@ -39,6 +39,7 @@ from typer.core import TyperCommand, TyperGroup
 from icaocheck.training.augment import Augmentation
 
 if TYPE_CHECKING:
+    from icaocheck.config import Config
     from icaocheck.resume import RunRecord
     from icaocheck.scan import Scan
     from icaocheck.summary import ScanSummary
@@ -129,7 +130,7 @@ console = Console(stderr=True)
 # Photo lines, tables and summaries meant for stdout.
 stdout_console = Console()
 
-# Options shared by `scan` and `config show`, so both resolve a profile alike.
+# Options shared by `scan`, `config show` and `bench`, so all resolve a profile alike.
 ProfileOption = Annotated[
     str | None,
     typer.Option("--profile", "-p", metavar="NAME", help="Built-in profile: icao-strict, lenient (default: default)."),
@@ -637,7 +638,12 @@ def augment_cover(
 
 @app.command(
     cls=_Command,
-    epilog=_examples("icaocheck bench", "icaocheck bench photo.jpg --repeat 50 --threads 2", "icaocheck bench --json"),
+    epilog=_examples(
+        "icaocheck bench",
+        "icaocheck bench photo.jpg --repeat 50 --threads 2",
+        "icaocheck bench --json",
+        "icaocheck bench --set checks.no_head_covering.enabled=true",
+    ),
 )
 def bench(
     images: Annotated[list[Path] | None, typer.Argument(help="Photos to time (default: the bundled examples).")] = None,
@@ -663,10 +669,21 @@ def bench(
             "--video", metavar="FILE", dir_okay=False, help="Time a video's frames instead: frames per second."
         ),
     ] = None,
+    profile: ProfileOption = None,
+    overrides: SetOption = None,
 ) -> None:
-    """Time every pipeline stage on this machine: medians, p95, photos per second, JPEG decode floor."""
+    """Time every pipeline stage on this machine: medians, p95, photos per second, JPEG decode floor.
+
+    The profile's checks are timed (--profile, --set: e.g. a check that is off by default).
+    """
+    from icaocheck.profiles import ProfileError, resolve
+
+    try:
+        settings = resolve(profile, None, overrides or ())
+    except (ValueError, ProfileError) as error:
+        _usage_error(str(error))
     if video is not None:
-        _bench_video(video, threads, models, as_json)
+        _bench_video(video, threads, models, as_json, settings.config)
         return
 
     from icaocheck.bench import run_bench
@@ -685,6 +702,7 @@ def bench(
             repeat,
             warmup,
             threads,
+            config=settings.config,
             decode_min_side=None if full_decode else DECODE_MIN_SIDE,
             models=models,
             mesh=mesh,
@@ -745,7 +763,7 @@ def _models_unusable(error: Exception) -> NoReturn:
     raise typer.Exit(EXIT_MODELS) from error
 
 
-def _bench_video(video: Path, threads: int, models: Path | None, as_json: bool) -> None:
+def _bench_video(video: Path, threads: int, models: Path | None, as_json: bool, config: Config) -> None:
     """``bench --video``: decode and audit every frame of ``video`` in this process; frames per second."""
     from icaocheck.classify import ModelCardError
     from icaocheck.io import ImageReadError
@@ -754,7 +772,7 @@ def _bench_video(video: Path, threads: int, models: Path | None, as_json: bool) 
     from icaocheck.video import bench_video
 
     try:
-        report = bench_video(str(video), lambda: Pipeline(models=models, threads=threads))
+        report = bench_video(str(video), lambda: Pipeline(config, models=models, threads=threads))
     except (ModelFileError, ModelCardError) as error:
         _models_unusable(error)
     except ImageReadError as error:

@@ -127,3 +127,15 @@ def test_only_jpegs_are_reduced(tmp_path: Path) -> None:
     record = load_image(path, LIMIT, 800)
     assert record.scale == 1.0
     assert record.pixels.shape == (1700, 1700, 3)
+
+
+def test_bench_times_the_checks_a_profile_turns_on() -> None:
+    def stages(*options: str) -> dict:
+        arguments = ["bench", "--json", "--repeat", "1", "--warmup", "0", *options, str(PORTRAIT)]
+        outcome = CliRunner().invoke(app, arguments)
+        assert outcome.exit_code == 0, outcome.output
+        return json.loads(outcome.stdout)["stages"]
+
+    assert "check_no_head_covering" not in stages()  # off by default
+    assert stages("--set", "checks.no_head_covering.enabled=true")["check_no_head_covering"]["median_ms"] > 0
+    assert "check_head_size" in stages("--profile", "icao-9303")
