@@ -63,7 +63,8 @@ class PhotoEvidence:
     """What is known of one photo and its assessed face; products are computed on demand and cached.
 
     ``mesh`` is the attention mesh when the pipeline placed it (it does whenever a loaded model card fuses
-    with it), else None. ``models`` are the loaded attribute classifiers.
+    with it), else None. ``models`` are the loaded attribute classifiers; ``models_dir`` the folder the models
+    loaded on demand come from (the selfie segmentation; None: the default models folder).
     """
 
     def __init__(
@@ -76,6 +77,7 @@ class PhotoEvidence:
         gray: np.ndarray | None = None,
         mesh: FaceMesh | None = None,
         models: Mapping[str, AttributeModel | None] | None = None,
+        models_dir: Path | None = None,
     ) -> None:
         if not faces or not 0 <= assessed < len(faces):
             raise ValueError(f"expected the assessed face's index among {len(faces)} faces, got {assessed}")
@@ -88,6 +90,7 @@ class PhotoEvidence:
         self._gray = gray
         self.mesh = mesh  # in the file's pixels
         self.models = dict(models or {})  # model name -> loaded classifier (None: its file is missing)
+        self.models_dir = models_dir
 
     # -- pixels -----------------------------------------------------------------------------------
 
@@ -178,12 +181,12 @@ class PhotoEvidence:
     def person_mask(self) -> PersonMask:
         """The selfie segmentation's person mask of a square around the head (:mod:`icaocheck.segmentation`).
 
-        Its model is loaded on the first photo that asks (from the default models folder).
+        Its model is loaded from :attr:`models_dir` on the first photo that asks.
         """
         from icaocheck.segmentation import segmenter  # onnxruntime session, loaded only if a check asks
 
         right, left = self.eye_centres
-        return segmenter().person_mask(self.bgr, (right + left) / 2, self.ied)
+        return segmenter(self.models_dir).person_mask(self.bgr, (right + left) / 2, self.ied)
 
     # -- the file ---------------------------------------------------------------------------------
 

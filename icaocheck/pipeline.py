@@ -228,6 +228,7 @@ class Pipeline:
             gray=analysis.gray,
             mesh=analysis.mesh,
             models=self.models,
+            models_dir=self._models_dir,
         )
         checks = self._judged(evidence, timings)
         timings["total"] = ms_since(started)

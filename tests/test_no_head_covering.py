@@ -51,3 +51,13 @@ def test_cost_with_the_segmentation_stays_within_a_few_milliseconds(head_pipelin
         runs.append(result.timings_ms["check_no_head_covering"])
     assert result.check("no_head_covering").verdict is Verdict.PASS
     assert min(runs) < 15.0, runs
+
+
+def test_the_segmentation_comes_from_the_pipelines_models_folder(tmp_path):
+    # A models folder without the segmentation file: the check says so and the photo's other checks stand.
+    config = replace(Config(), enabled_checks=frozenset({"no_head_covering"}))
+    result = Pipeline(config, models=tmp_path).audit(EXAMPLES / BARE_HEADS[0])
+    judged = result.check("no_head_covering")
+    assert judged.verdict is Verdict.NOT_ASSESSED
+    assert f"{tmp_path / 'selfie_segmentation.onnx'} is missing" in judged.reason
+    assert result.check("sharpness").verdict is Verdict.PASS
