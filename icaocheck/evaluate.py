@@ -449,14 +449,18 @@ def evaluate_decision(decision: Decision, table: Sequence[PhotoScore], cross_sou
 def cross_source_rates(decision: Decision, usable: Sequence[PhotoScore]) -> tuple[dict[str, Rates], Rates | None]:
     """For each source S: calibrated on the validation photos of every other source, measured on S's held-out photos.
 
-    Returns the rates per source and, pooled, the rates of all those decisions together (each photo
-    judged at its own source's threshold, so no pooled EER). A source without which the validation
-    photos hold one class only cannot be calibrated for, and is left out.
+    Photos of another source in one of S's groups are left out of the calibration: the same photo
+    labelled by two sources (Helen's mouth labels and 300-W's Helen), or a synthetic cover drawn over
+    one of S's faces, would otherwise calibrate on S itself. Returns the rates per source and, pooled,
+    the rates of all those decisions together (each photo judged at its own source's threshold, so no
+    pooled EER). A source without which the validation photos hold one class only cannot be
+    calibrated for, and is left out.
     """
     per_source: dict[str, Rates] = {}
     validation = _on_split(usable, Split.VALIDATION)
     for source, rows in _by_source(usable).items():
-        others = [row for row in validation if row.photo.source != source]
+        groups = {row.photo.group for row in usable if row.photo.source == source}
+        others = [row for row in validation if row.photo.source != source and row.photo.group not in groups]
         if len({row.photo.label for row in others}) < 2:
             continue  # the other sources alone hold one class: nothing to calibrate on without this one
         calibration = calibrate(decision, others)

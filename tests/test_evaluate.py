@@ -21,6 +21,7 @@ from icaocheck.evaluate import (
     DECISIONS,
     Calibration,
     Decision,
+    LabelledPath,
     PhotoScore,
     calibrate,
     cross_source_rates,
@@ -131,6 +132,24 @@ def test_cross_source_calibrates_without_the_measured_source(table: list[PhotoSc
     assert (pooled.negatives, pooled.positives) == (negatives, positives)
     assert pooled.fpr == false_alarms / negatives and pooled.fnr == misses / positives
     assert pooled.eer is None  # thresholds differ between sources: no pooled curve
+
+
+def test_cross_source_leaves_out_other_sources_photos_of_the_measured_sources_groups() -> None:
+    """Another source's label of one of S's photos (or a cover drawn over one of S's faces) is S: not calibrated on."""
+
+    def row(source: str, group: str, label: int, split: str, score: float) -> PhotoScore:
+        return PhotoScore(LabelledPath(f"{source}/{group}.jpg", label, source, group, split), "ok", {"cnn": score})
+
+    cnn = Decision("CNN", cnn=("cnn",))
+    calibration_rows = [row("b", f"b{i}", int(i >= 3), "validation", 0.1 + 0.1 * i + 0.3 * (i >= 3)) for i in range(6)]
+    shared = row("b", "a0", 0, "validation", 0.85)  # "b" labels "a"'s photo a0 too
+    table = [row("a", "a0", 1, "validation", 0.9), row("a", "a1", 0, "test", 0.2), shared, *calibration_rows]
+    per_source, _ = cross_source_rates(cnn, table)
+    assert (
+        per_source["a"].threshold
+        == calibrate(cnn, calibration_rows).threshold
+        != calibrate(cnn, [*calibration_rows, shared]).threshold
+    )
 
 
 def test_fusion_is_fitted_on_validation_and_the_winner_named(table: list[PhotoScore]) -> None:
