@@ -334,6 +334,16 @@ class _Converter:
         if self.is_activation_4d(ins[0]):
             paddings = paddings[_TO_NCHW]
             x, layout = self.nchw(ins[0]), "nchw"
+            if not np.delete(paddings.ravel(), 3).any():
+                # Zero channels appended (the shortcut of a residual block that widens): as a 1×1 convolution
+                # whose weights are an identity block over zeros, the same values, which onnxruntime keeps in
+                # its blocked layout; a Pad takes the Add and PReLU after it out of that layout, between
+                # reorders (docs/performance.md, "The mesh graph's channel paddings").
+                channels = self.tensors[ins[0]].shape[3]
+                weights = np.eye(channels + paddings[1, 1], channels, dtype=np.float32)[:, :, None, None]
+                identity = self.float_constant(weights, "channel_padding")
+                self.node("Conv", [x, identity], self.produce(outs[0], layout))
+                return
         else:
             x, layout = self.orig(ins[0]), "orig"
         pads = self.int_constant(np.concatenate([paddings[:, 0], paddings[:, 1]]), "pads")
