@@ -935,6 +935,10 @@ def train(
             "--tone-balance", help="Share the compliant class's draws evenly by skin-tone group (cover model)."
         ),
     ] = False,
+    input_norm: Annotated[
+        bool,
+        typer.Option("--input-norm", help="Standardise each crop (its mean and spread) inside the network."),
+    ] = False,
 ) -> None:
     """Train one attribute model on crops (needs the `train` extra: torch), export ONNX and its model card."""
     import shlex
@@ -948,6 +952,7 @@ def train(
     if device not in ("auto", "cpu", "cuda"):
         _usage_error(f"expected --device auto, cpu or cuda, got {device!r}")
     try:
+        from icaocheck.training.nets import default_spec
         from icaocheck.training.train import train_attribute
     except ImportError as error:
         _usage_error(f"training needs PyTorch: pip install 'icaocheck[train]' ({error})")
@@ -965,6 +970,7 @@ def train(
             exclude_sources=exclude_source or (),
             augmentation=augmentation.config(),
             tone_balance=tone_balance,
+            spec=replace(default_spec(resolve_attribute(model)[1]), input_norm=True) if input_norm else None,
             command_line=shlex.join(["icaocheck", *sys.argv[1:]]),
             log=console.print,
         )

@@ -333,6 +333,27 @@ def test_exported_models_are_small_and_match_torch(attribute: str, limit_bytes: 
     assert verify_onnx(net, path, crops) < 1e-4
 
 
+def test_input_norm_gives_a_darker_or_flatter_copy_of_a_crop_the_same_score(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from dataclasses import replace
+
+    from icaocheck.training.export import export_onnx, verify_onnx
+    from icaocheck.training.nets import AttributeNet, default_spec
+
+    portrait = cv2.imread(str(Path(__file__).resolve().parent.parent / "examples/photos/portrait_600x800.jpg"), 0)
+    crop = cv2.resize(portrait[150:650, 50:550], (128, 128)).astype(np.float32)
+    dim = crop * 0.35 + 4.0  # the same face, darker and flatter
+    plain = AttributeNet(default_spec("cover"), seed=3).eval()
+    normed = AttributeNet(replace(default_spec("cover"), input_norm=True), seed=3).eval()
+    with torch.no_grad():
+        batch = torch.from_numpy(np.stack([crop, dim])[:, None] / 255.0)
+        assert abs(float(normed(batch)[0] - normed(batch)[1])) < 1e-3
+        assert abs(float(plain(batch)[0] - plain(batch)[1])) > 1e-2
+    path = tmp_path / "veil.onnx"
+    export_onnx(normed, path)  # the standardisation is part of the exported graph: run time needs nothing new
+    assert verify_onnx(normed, path, np.stack([crop, dim]).astype(np.uint8)) < 1e-4
+
+
 def test_parity_check_catches_a_model_that_differs(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     from icaocheck.training.export import ExportError, export_onnx, verify_onnx

@@ -44,6 +44,9 @@ class NetSpec:
     widths: tuple[int, ...]
     convs_per_block: int = 2
     dropout: float = 0.25
+    # Standardise each crop (its own mean and spread) before the first block: a darker or flatter photo of the
+    # same face then reaches the network alike (dim light read as a cover, issue 8).
+    input_norm: bool = False
 
     def __post_init__(self) -> None:
         if not self.widths:
@@ -57,6 +60,8 @@ class NetSpec:
         """A readable layer list for the model card."""
         lines: list[str] = []
         channels, size = 1, self.input_size
+        if self.input_norm:
+            lines.append(f"input: each crop standardised (instance norm, no affine) @ {size}x{size}")
         for block, width in enumerate(self.widths, start=1):
             for _ in range(self.convs_per_block):
                 lines.append(f"block {block}: conv3x3 {channels}->{width} @ {size}x{size} + batchnorm + relu")
@@ -95,7 +100,7 @@ class AttributeNet(nn.Module):
     def __init__(self, spec: NetSpec, seed: int = 0) -> None:
         super().__init__()
         self.spec = spec
-        layers: list[nn.Module] = []
+        layers: list[nn.Module] = [nn.InstanceNorm2d(1, affine=False)] if spec.input_norm else []
         channels = 1
         for width in spec.widths:
             for _ in range(spec.convs_per_block):
