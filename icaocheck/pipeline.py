@@ -264,7 +264,7 @@ class Pipeline:
             results.append(result)
         # All measures but the classifiers together: what the per-photo cost of the registry's checks is held to.
         timings["checks"] = sum(ms for stage, ms in timings.items() if stage.startswith("check_"))
-        return _hidden_not_assessed(results, [check for check, _, _ in self._judging])
+        return _hidden_not_assessed(results, self.checks)  # _judging's order
 
     def _no_face(
         self, name: str, record: ImageRecord, reason: str, timings: dict[str, float], started: float
