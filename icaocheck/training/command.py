@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from icaocheck.training.augment import Augmentation
@@ -31,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
         "--tone-balance", action="store_true", help="share the negative class's draws evenly by skin-tone group"
     )
     train.add_argument(
+        "--input-norm", action="store_true", help="standardise each crop (its mean and spread) inside the network"
+    )
+    train.add_argument(
         "--exclude-source", action="append", default=[], help="leave this source's crops out (repeatable)"
     )
     train.add_argument(
@@ -53,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"packed {len(crops)} crops into {args.out}")
         return 0
     # Imported here so that packing works without torch.
+    from icaocheck.training.nets import default_spec
     from icaocheck.training.train import train_attribute
 
     command_line = shlex.join(["python", "-m", "icaocheck.training", *(sys.argv[1:] if argv is None else argv)])
@@ -69,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         learning_rate=args.lr,
         source_balance=args.source_balance,
         tone_balance=args.tone_balance,
+        spec=replace(default_spec(resolve_attribute(args.model)[1]), input_norm=True) if args.input_norm else None,
         exclude_sources=args.exclude_source,
         augmentation=Augmentation(args.augmentation).config(),
         run_dir=args.run_dir,
