@@ -952,7 +952,6 @@ def train(
     if device not in ("auto", "cpu", "cuda"):
         _usage_error(f"expected --device auto, cpu or cuda, got {device!r}")
     try:
-        from icaocheck.training.nets import default_spec
         from icaocheck.training.train import train_attribute
     except ImportError as error:
         _usage_error(f"training needs PyTorch: pip install 'icaocheck[train]' ({error})")
@@ -970,7 +969,7 @@ def train(
             exclude_sources=exclude_source or (),
             augmentation=augmentation.config(),
             tone_balance=tone_balance,
-            spec=replace(default_spec(resolve_attribute(model)[1]), input_norm=True) if input_norm else None,
+            input_norm=input_norm,
             command_line=shlex.join(["icaocheck", *sys.argv[1:]]),
             log=console.print,
         )

@@ -450,13 +450,14 @@ def test_training_is_reproducible(eye_crops_dir: Path, tmp_path: Path) -> None:
 def test_command_line_trains_and_records_itself(eye_crops_dir: Path, tmp_path: Path) -> None:
     pytest.importorskip("torch")
     argv = ["train", "eyes", "--data", str(eye_crops_dir), "--out", str(tmp_path), "--epochs", "1"]
-    assert main([*argv, "--batch-size", "16", "--threads", "1", "--tone-balance"]) == 0
+    assert main([*argv, "--batch-size", "16", "--threads", "1", "--tone-balance", "--input-norm"]) == 0
     card = json.loads((tmp_path / "eyes.json").read_text())
     assert card["training"]["command_line"].startswith("python -m icaocheck.training train eyes --data ")
     assert card["training"]["batch_size"] == 16
     assert card["data"]["sampling"].endswith("shared evenly by ITA skin-tone group")
     # These hand-cut eye crops have no manifest tone: all unmeasured, so the balance changes nothing.
     assert set(card["data"]["negative_skin_tones"]) == {"unmeasured"}
+    assert "standardised" in json.dumps(card["architecture"])
 
 
 # ---------------------------------------------------------------- leaving a source out

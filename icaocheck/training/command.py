@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from icaocheck.training.augment import Augmentation
@@ -57,7 +56,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"packed {len(crops)} crops into {args.out}")
         return 0
     # Imported here so that packing works without torch.
-    from icaocheck.training.nets import default_spec
     from icaocheck.training.train import train_attribute
 
     command_line = shlex.join(["python", "-m", "icaocheck.training", *(sys.argv[1:] if argv is None else argv)])
@@ -74,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         learning_rate=args.lr,
         source_balance=args.source_balance,
         tone_balance=args.tone_balance,
-        spec=replace(default_spec(resolve_attribute(args.model)[1]), input_norm=True) if args.input_norm else None,
+        input_norm=args.input_norm,
         exclude_sources=args.exclude_source,
         augmentation=Augmentation(args.augmentation).config(),
         run_dir=args.run_dir,

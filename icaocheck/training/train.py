@@ -27,7 +27,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -270,6 +270,7 @@ def train_attribute(
     weight_decay: float = 1e-4,
     source_balance: float = 0.5,
     tone_balance: bool = False,
+    input_norm: bool = False,
     exclude_sources: Sequence[str] = (),
     spec: NetSpec | None = None,
     augmentation: AugmentConfig | None = DEFAULT_AUGMENTATION,
@@ -290,7 +291,8 @@ def train_attribute(
     ``spec`` None takes :func:`default_spec`; ``augmentation`` None trains on the crops as they are.
     ``exclude_sources`` leaves those sources' crops, and any crop sharing a group with them, out of both
     training and epoch choice (the split of the others by group is unchanged), for measuring the model
-    on a source it never saw. ``tone_balance`` shares the negative class's draws evenly by skin-tone group.
+    on a source it never saw. ``tone_balance`` shares the negative class's draws evenly by skin-tone group;
+    ``input_norm`` makes the network standardise each crop (:class:`NetSpec`).
     """
     started = time.perf_counter()
     if epochs < 1:
@@ -313,6 +315,8 @@ def train_attribute(
         log(f"left out: every crop of {', '.join(sorted(exclude_sources))} and of the groups they hold")
 
     spec = spec or default_spec(data_attribute)
+    if input_norm:
+        spec = replace(spec, input_norm=True)
     if spec.input_size != crops.images.shape[1]:
         raise ValueError(f"{spec.name} takes {spec.input_size}px crops, the data has {crops.images.shape[1]}px")
     net = AttributeNet(spec, seed=seed).to(target)
