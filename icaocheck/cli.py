@@ -926,7 +926,10 @@ def train(
         Augmentation,
         typer.Option(
             metavar="PRESET",
-            help="default (as the shipped models), robust (adds directional light and strong gamma) or none.",
+            help=(
+                "default, robust (adds directional light and strong gamma), low-light (robust plus dim-room "
+                "exposures) or none."
+            ),
         ),
     ] = Augmentation.DEFAULT,
     tone_balance: Annotated[

@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 
 from icaocheck.io import load_image
-from icaocheck.training.augment import ROBUST_AUGMENTATION, Augmentation, AugmentConfig, augment, light_gain
+from icaocheck.training.augment import (
+    LOW_LIGHT_AUGMENTATION,
+    ROBUST_AUGMENTATION,
+    Augmentation,
+    AugmentConfig,
+    augment,
+    light_gain,
+)
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "photos" / "portrait_600x800.jpg"
 
@@ -131,6 +138,23 @@ def test_noise_has_the_declared_spread(mouth_crop: np.ndarray) -> None:
     assert 4.5 < change.std() < 6.5  # a little under 6 where clipping at 0 or 255 bites
 
 
+def test_low_light_dims_adds_noise_and_bands_the_crop(mouth_crop: np.ndarray) -> None:
+    dim = _only(
+        low_light_probability=1.0,
+        low_light_exposure_range=(0.1, 0.1),
+        low_light_noise_range=(1.5, 1.5),
+        low_light_level_range=(0.5, 0.5),
+    )
+    out = augment(mouth_crop, np.random.default_rng(6), dim)
+    _keeps_form(out, mouth_crop)
+    assert 0.4 < out.mean() / mouth_crop.mean() < 0.6  # half the brightness, as the gain restores
+    # Few sensor levels lifted by a gain of 5: the crop holds a few dozen grey levels, not its own ~200.
+    assert len(np.unique(out)) < 0.4 * len(np.unique(mouth_crop))
+    # The sensor's noise is lifted with the light: well above rounding alone against the same dimming.
+    expected = mouth_crop.astype(np.float64) * 0.5
+    assert (out - expected).std() > 3.0
+
+
 def test_robust_augmentation_keeps_form_and_changes_the_crop(mouth_crop: np.ndarray) -> None:
     outs = [augment(mouth_crop, np.random.default_rng(seed), ROBUST_AUGMENTATION) for seed in range(20)]
     for out in outs:
@@ -140,7 +164,14 @@ def test_robust_augmentation_keeps_form_and_changes_the_crop(mouth_crop: np.ndar
 
 @pytest.mark.parametrize(
     "changes",
-    [{"light_probability": 1.5}, {"strong_gamma_probability": -0.1}, {"light_strength_range": (0.5, 0.2)}],
+    [
+        {"light_probability": 1.5},
+        {"strong_gamma_probability": -0.1},
+        {"light_strength_range": (0.5, 0.2)},
+        {"low_light_exposure_range": (0.0, 0.2)},
+        {"low_light_level_range": (0.5, 1.2)},
+        {"low_light_noise_range": (2.0, 1.0)},
+    ],
 )
 def test_config_refuses_values_out_of_range(changes: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="expected"):
@@ -151,4 +182,6 @@ def test_train_presets_name_the_configs_training_uses():
     assert Augmentation("default").config() == AugmentConfig()
     assert Augmentation("robust").config() is ROBUST_AUGMENTATION
     assert ROBUST_AUGMENTATION.light_probability > 0 and ROBUST_AUGMENTATION.strong_gamma_probability > 0
+    assert Augmentation("low-light").config() is LOW_LIGHT_AUGMENTATION
+    assert LOW_LIGHT_AUGMENTATION.low_light_probability > 0 and ROBUST_AUGMENTATION.low_light_probability == 0
     assert Augmentation("none").config() is None
