@@ -11,6 +11,7 @@ Timing the floor in the same loop as the pipeline exposes both to the same machi
 from __future__ import annotations
 
 import os
+import pickle
 import platform
 import resource
 import subprocess
@@ -180,26 +181,39 @@ def _decode_ms(jpeg: np.ndarray) -> float:
     return ms_since(clock)
 
 
-# What a fresh process does before its first result, as `icaocheck scan` or a worker does it.
+# What a fresh process does before its first result, as `icaocheck scan` or a worker does it; the
+# profile's Config comes pickled on stdin (what it loads, e.g. dlib or not, is part of the cost).
 _COLD_START = """
+import pickle
 import sys
 from pathlib import Path
 from icaocheck.pipeline import Pipeline
+config = pickle.load(sys.stdin.buffer)
 min_side = int(sys.argv[3]) or None
 models = Path(sys.argv[4]) if sys.argv[4] else None
 mesh = sys.argv[5] == "mesh"
-Pipeline(models=models, threads=int(sys.argv[2]), decode_min_side=min_side, mesh=mesh).audit(sys.argv[1])
+Pipeline(config, models, threads=int(sys.argv[2]), decode_min_side=min_side, mesh=mesh).audit(sys.argv[1])
 """
 
 
 def cold_start_ms(
-    image: Path, threads: int, decode_min_side: int | None, models: Path | None, mesh: bool = False
+    image: Path,
+    threads: int,
+    decode_min_side: int | None,
+    models: Path | None,
+    mesh: bool = False,
+    config: Config | None = None,
 ) -> float | None:
     """Milliseconds from starting a Python process to its first result on ``image``; None if it cannot run."""
     arguments = [str(image), str(threads), str(decode_min_side or 0), str(models or ""), "mesh" if mesh else ""]
     clock = time.perf_counter()
     try:
-        subprocess.run([sys.executable, "-c", _COLD_START, *arguments], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-c", _COLD_START, *arguments],
+            input=pickle.dumps(config or Config()),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.CalledProcessError):
         return None
     return ms_since(clock)
@@ -246,7 +260,7 @@ def run_bench(
 
     first = pipeline.audit(readable[0][0])
     first_result_ms = loading_ms + first.timings_ms["total"]
-    cold_ms = cold_start_ms(readable[0][0], threads, decode_min_side, models, mesh)
+    cold_ms = cold_start_ms(readable[0][0], threads, decode_min_side, models, mesh, pipeline.config)
 
     stage_runs: dict[str, list[float]] = {}
     floor_runs: list[float] = []

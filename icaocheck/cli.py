@@ -987,6 +987,7 @@ def train(
     epilog=_examples(
         "icaocheck evaluate ../shared/data/labels.csv -a eyes",
         "icaocheck evaluate ../shared/data/labels.csv -a mouth --write-threshold",
+        "icaocheck evaluate ../shared/data/labels.csv -a eyes --set landmarks.source=mesh --out evaluation/mesh",
         "icaocheck evaluate ../shared/data/labels.csv -a mouth --cross-source --retrain --crops work/crops --epochs 12",
     ),
 )
@@ -1031,8 +1032,13 @@ def evaluate(
         list[Path] | None,
         typer.Option(exists=True, dir_okay=False, help="--retrain: pool these results of runs over other sources."),
     ] = None,
+    overrides: SetOption = None,
 ) -> None:
-    """Measure a check on held-out photos through the whole pipeline: thresholds chosen on validation, test reported."""
+    """Measure a check on held-out photos through the whole pipeline: thresholds chosen on validation, test reported.
+
+    --set configures the pipeline that scores the photos (e.g. landmarks.source=mesh); its scores are cached
+    apart from the default configuration's.
+    """
     from icaocheck.evaluate import (
         ATTRIBUTE_LABELS,
         evaluate_attribute,
@@ -1042,6 +1048,7 @@ def evaluate(
         write_outputs,
     )
     from icaocheck.model_files import models_dir
+    from icaocheck.profiles import ProfileError, resolve
 
     if attribute not in ATTRIBUTE_LABELS or fusion not in ("keep", "fit", "drop"):
         console.print(
@@ -1051,6 +1058,13 @@ def evaluate(
     if fusion == "fit" and fused_decision(attribute) is None:
         console.print(f"[red]error:[/] --fusion fit: the run time cannot apply a fusion to the {attribute} model")
         raise typer.Exit(EXIT_USAGE)
+    if overrides and (retrain or write_threshold or fusion != "keep"):
+        # A card's threshold and fusion must fit the pipeline that ships (the default configuration).
+        _usage_error("--set only measures: leave it out with --retrain, --write-threshold or --fusion")
+    try:
+        config = resolve(overrides=overrides, models=models).config if overrides else None
+    except ProfileError as error:
+        _usage_error(str(error))
     if retrain:
         _evaluate_retrained(
             labels, attribute, out_dir, work_dir, workers, cross_source, crops, epochs, threads, source, merge
@@ -1065,7 +1079,7 @@ def evaluate(
         raise typer.Exit(EXIT_USAGE)
     try:
         with console.status(f"scoring the held-out photos of {attribute} (cached in {work_dir})"):
-            table, evaluation = evaluate_attribute(labels, attribute, work_dir, workers, cross_source, models)
+            table, evaluation = evaluate_attribute(labels, attribute, work_dir, workers, cross_source, models, config)
     except ValueError as error:  # too few labelled photos on the validation side
         console.print(f"[red]error:[/] {error}")
         raise typer.Exit(EXIT_USAGE) from error

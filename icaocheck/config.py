@@ -9,6 +9,7 @@ The checks' thresholds are not here: each check's module declares its default (s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 # Suffixes a folder's photos are found by (AVIF and HEIC too when their readers are installed, see icaocheck.io).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
@@ -37,6 +38,20 @@ class DetectionConfig:
     fallback_tiles: int = 0
 
 
+class LandmarkSource(Enum):
+    """Where dlib's 68 points (crops, geometry checks) come from."""
+
+    DLIB = "dlib"  # dlib's shape predictor: the most accurate, a 100 MB model and its own stage
+    # Read off the attention face mesh (icaocheck.mesh_landmarks), placed anyway for the eyes and mouth
+    # fusions: no dlib at start; eyes and mouth nearly as accurate, jaw and brows less (docs/landmarks.md).
+    MESH = "mesh"
+
+
+@dataclass(frozen=True)
+class LandmarkConfig:
+    source: LandmarkSource = LandmarkSource.DLIB
+
+
 @dataclass(frozen=True)
 class CropConfig:
     """Crop geometry, in units of the inter-eye distance (IED) on the eye-aligned face.
@@ -63,6 +78,7 @@ class CropConfig:
 class Config:
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     crops: CropConfig = field(default_factory=CropConfig)
+    landmarks: LandmarkConfig = field(default_factory=LandmarkConfig)
     max_image_pixels: int = 80_000_000  # refuse larger images before decoding them
     # Checks left out of every result (a profile's choice); they neither pass nor fail a photo.
     disabled_checks: frozenset[str] = frozenset()

@@ -175,13 +175,16 @@ def score_photos(
     return list(map_with_pipeline(_score_photo, ((p, attribute) for p in photos), workers, config, models))
 
 
-def table_path(work_dir: Path, attribute: str, models: Path | None = None) -> Path:
+def table_path(work_dir: Path, attribute: str, models: Path | None = None, config: Config | None = None) -> Path:
     """Where the score table of ``attribute`` is cached.
 
-    Its name is a digest of what the scores depend on: the model files and icaocheck's own code,
-    so a new model, detector or feature rescores instead of reading stale scores.
+    Its name is a digest of what the scores depend on: the model files, icaocheck's own code and a
+    configuration other than the default, so a new model, detector or feature rescores instead of
+    reading stale scores.
     """
     digest = hashlib.sha256()
+    if config is not None and config != Config():
+        digest.update(repr(config).encode())
     model_dir = models or models_dir()
     for model in sorted(model_dir.glob("*.onnx")):
         digest.update(f"{model.name}:{sha256_of(model)}\n".encode())
@@ -214,17 +217,23 @@ def read_table(path: Path) -> list[PhotoScore]:
 
 
 def collect_scores(
-    photos: list[LabelledPath], attribute: str, work_dir: Path, workers: int = 1, models: Path | None = None
+    photos: list[LabelledPath],
+    attribute: str,
+    work_dir: Path,
+    workers: int = 1,
+    models: Path | None = None,
+    config: Config | None = None,
 ) -> list[PhotoScore]:
     """The score table of ``photos``: read from ``work_dir`` when it holds exactly these photos scored by the
-    same models and code (:func:`table_path`) with every feature column, else scored and written there."""
-    path = table_path(work_dir, attribute, models)
+    same models, code and configuration (:func:`table_path`) with every feature column, else scored (by a
+    pipeline of ``config``) and written there."""
+    path = table_path(work_dir, attribute, models, config)
     if path.is_file():
         cached = read_table(path)
         columns = {name for row in cached for name in row.values}
         if [r.photo for r in cached] == photos and set(FEATURES) | set(MESH_FEATURES) <= columns:
             return cached
-    table = score_photos(photos, attribute, workers, models=models)
+    table = score_photos(photos, attribute, workers, config, models)
     write_table(table, path)
     return table
 
@@ -574,10 +583,12 @@ def evaluate_attribute(
     workers: int = 1,
     cross_source: bool = True,
     models: Path | None = None,
+    config: Config | None = None,
 ) -> tuple[list[PhotoScore], Evaluation]:
-    """Score the held-out photos of ``labels`` once (cached in ``work_dir``) and evaluate every decision on them."""
+    """Score the held-out photos of ``labels`` once (cached in ``work_dir``, by a pipeline of ``config``) and
+    evaluate every decision on them."""
     photos = [photo for labels_csv in labels for photo in read_evaluation_set(labels_csv, attribute)]
-    table = collect_scores(photos, attribute, work_dir, workers, models)
+    table = collect_scores(photos, attribute, work_dir, workers, models, config)
     card = json.loads(((models or models_dir()) / f"{attribute}.json").read_text())
     # A fused card's threshold applies to fused scores, not to the classifier's.
     card_threshold = None if card.get("fusion") else card.get("threshold")

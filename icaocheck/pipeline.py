@@ -20,13 +20,14 @@ from icaocheck.checks.face_upright import max_eye_drift
 from icaocheck.checks.geometry import eye_drift, face_found
 from icaocheck.checks.registry import Check, registered, run_check
 from icaocheck.classify import AttributeModel, ModelCardError, load_attribute_model
-from icaocheck.config import Config
+from icaocheck.config import Config, LandmarkSource
 from icaocheck.crops import cut_crops
 from icaocheck.detect import FaceDetector
 from icaocheck.evidence import PhotoEvidence
 from icaocheck.io import ImageReadError, ImageSource, load_source, source_name
 from icaocheck.landmarks import LandmarkPredictor
 from icaocheck.mesh import MESH_FILE, FaceMesh, FaceMeshPredictor
+from icaocheck.mesh_landmarks import landmarks_from_mesh
 from icaocheck.model_files import models_dir
 from icaocheck.timing import ms_since
 from icaocheck.types import CheckResult, Crops, Face, ImageRecord, ImageResult, ImageStatus, Landmarks, Verdict
@@ -61,6 +62,8 @@ class Pipeline:
     The attention face mesh is placed on the assessed face (``ImageResult.mesh``) when a loaded model
     card's fusion reads it (the shipped eyes and mouth cards do), or always with ``mesh``. Without its
     model file those checks are not assessed, as with a missing classifier.
+    With ``config.landmarks.source`` mesh the 68 points are read off the mesh (always placed then, its model
+    file required) and dlib's predictor is loaded only if the fallback detector's confirmation needs it.
     """
 
     def __init__(
@@ -83,7 +86,9 @@ class Pipeline:
             if detection.fallback_min_score < 1.0
             else None
         )
-        self.landmarks = LandmarkPredictor()
+        self.mesh_landmarks = self.config.landmarks.source is LandmarkSource.MESH
+        # dlib's 100 MB model takes about a second to load: not loaded when the mesh gives the points.
+        self.landmarks: LandmarkPredictor | None = None if self.mesh_landmarks else LandmarkPredictor()
         self._models_dir, self._threads = models, threads
         self._mesh_predictor: FaceMeshPredictor | None = None
         # A profile's choices: checks left out are never run (their models not even loaded), and
@@ -114,8 +119,8 @@ class Pipeline:
                 )
         fusions_read_mesh = any(model is not None and model.card.needs_mesh for model in self.models.values())
         mesh_present = ((models or models_dir()) / MESH_FILE).is_file()
-        self.places_mesh = mesh or (fusions_read_mesh and mesh_present)
-        if fusions_read_mesh and mesh_present:
+        self.places_mesh = mesh or self.mesh_landmarks or (fusions_read_mesh and mesh_present)
+        if self.mesh_landmarks or (fusions_read_mesh and mesh_present):
             # Loaded now, so a damaged mesh file stops the run before the first photo (as the classifiers do).
             self._mesh_predictor = FaceMeshPredictor(models, threads=threads)
 
@@ -148,18 +153,23 @@ class Pipeline:
         if not faces:
             return FaceAnalysis(faces, 0, None, None, unconfirmed=[scaled_face(f, scale) for f in unconfirmed])
         assessed = 0 if near is None else _largest_holding(faces, (near[0] / scale, near[1] / scale))
+        # Placed first and kept in decoded pixels until the crops are cut: mesh landmarks are read off it.
+        mesh = self._decoded_mesh(record, faces[assessed], timings) if self.places_mesh else None
         clock = time.perf_counter()
-        landmarks = self.landmarks.predict(gray, faces[assessed])
+        if self.mesh_landmarks and mesh is not None:
+            landmarks = landmarks_from_mesh(mesh)
+        else:
+            landmarks = self._dlib().predict(gray, faces[assessed])
         timings["landmarks"] = ms_since(clock)
         clock = time.perf_counter()
         crops = cut_crops(gray, landmarks, self.config.crops)
         timings["crops"] = ms_since(clock)
-        mesh = self.face_mesh(record, faces[assessed], timings) if self.places_mesh else None
         if scale != 1.0:
             faces = [scaled_face(face, scale) for face in faces]
             # Landmarks sit on pixel centres (OpenCV's and dlib's convention): the centre of
             # reduced pixel i is at (i + 0.5) * scale - 0.5 in the file's pixels.
             landmarks = Landmarks(((landmarks.points + 0.5) * scale - 0.5).astype(np.float32))
+            mesh = None if mesh is None else mesh.scaled(scale)
         return FaceAnalysis(faces, assessed, landmarks, crops, mesh, gray=gray)
 
     def _confirmed(self, gray: np.ndarray, face: Face) -> bool:
@@ -168,17 +178,26 @@ class Pipeline:
         BlazeFace runs only where MTCNN saw nothing, at MediaPipe's permissive score threshold; an
         animal, a pattern or a sliver of a face it takes for a face rarely gets landmarks that agree.
         """
-        landmarks = self.landmarks.predict(gray, face)
+        landmarks = self._dlib().predict(gray, face)
         return eye_drift(face, landmarks) <= max_eye_drift(self.config)
+
+    def _dlib(self) -> LandmarkPredictor:
+        """dlib's predictor, loaded on first use (with mesh landmarks only the fallback's confirmation uses it)."""
+        if self.landmarks is None:
+            self.landmarks = LandmarkPredictor()
+        return self.landmarks
 
     def face_mesh(self, record: ImageRecord, face: Face, timings: dict[str, float] | None = None) -> FaceMesh:
         """The attention mesh of ``face`` (in ``record``'s decoded pixels), in the file's pixels; timed as "mesh"."""
+        mesh = self._decoded_mesh(record, face, timings)
+        return mesh.scaled(record.scale) if record.scale != 1.0 else mesh
+
+    def _decoded_mesh(self, record: ImageRecord, face: Face, timings: dict[str, float] | None = None) -> FaceMesh:
+        """The attention mesh of ``face``, both in ``record``'s decoded pixels; timed as "mesh"."""
         clock = time.perf_counter()
         if self._mesh_predictor is None:
             self._mesh_predictor = FaceMeshPredictor(self._models_dir, threads=self._threads)
         mesh = self._mesh_predictor.predict(record.pixels, face)
-        if record.scale != 1.0:
-            mesh = mesh.scaled(record.scale)
         if timings is not None:
             timings["mesh"] = ms_since(clock)
         return mesh

@@ -22,11 +22,13 @@ A profile file looks like::
 
     [detection]
     min_face_ratio = 0.15
+    [landmarks]
+    source = "mesh"                  # dlib's 68 points read off the face mesh, without dlib
     [input]
     max_image_pixels = 50_000_000
 
 Every value's key is its dotted TOML path (``checks.eyes_closed.threshold``); ``--set`` takes
-the same keys with a TOML value.
+the same keys with a TOML value (a choice's name may go unquoted: ``--set landmarks.source=mesh``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import dataclasses
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +45,7 @@ from icaocheck.checks import CHECK_NAMES
 from icaocheck.checks.base import AttributeClassifierCheck
 from icaocheck.checks.registry import check_class, registered
 from icaocheck.classify import ModelCard, ModelCardError
-from icaocheck.config import Config, DetectionConfig
+from icaocheck.config import Config, DetectionConfig, LandmarkConfig, LandmarkSource
 from icaocheck.model_files import models_dir
 
 if sys.version_info >= (3, 11):
@@ -57,6 +60,9 @@ DEFAULT_PROFILE = "default"  # no file: the defaults of layer 1 alone
 _ALWAYS_ENABLED = frozenset({"face_found"})
 
 Value = bool | int | float | str | tuple[float, ...] | None
+
+# Keys whose value names one member of an Enum: held as the member's value, checked against them all.
+_CHOICES: dict[str, type[Enum]] = {"landmarks.source": LandmarkSource}
 
 
 class ProfileError(ValueError):
@@ -151,6 +157,7 @@ class _Layers:
         for field in dataclasses.fields(DetectionConfig):
             self._put(f"detection.{field.name}", getattr(DetectionConfig(), field.name), "default")
         self._put("input.max_image_pixels", Config().max_image_pixels, "default")
+        self._put("landmarks.source", LandmarkConfig().source.value, "default")
         self.defaults = {key: setting.value for key, setting in self.values.items()}
 
     def _put(self, key: str, value: Value, source: str) -> None:
@@ -164,7 +171,7 @@ class _Layers:
             if section == "checks":
                 for name, options in _table(content, "checks", where).items():
                     self._apply_check(name, _table(options, f"checks.{name}", where), source, where)
-            elif section in ("detection", "input"):
+            elif section in ("detection", "input", "landmarks"):
                 for name, value in _table(content, section, where).items():
                     key = f"{section}.{name}"
                     if key not in self.values:
@@ -172,7 +179,8 @@ class _Layers:
                         raise ProfileError(f"{where}: unknown key {key!r}; expected one of {known}")
                     self._put(key, _typed(value, self.values[key].value, key, where), source)
             else:
-                raise ProfileError(f"{where}: unknown section {section!r}; expected checks, detection or input")
+                expected = "checks, detection, input or landmarks"
+                raise ProfileError(f"{where}: unknown section {section!r}; expected {expected}")
 
     def _apply_check(self, name: str, options: Mapping[str, Any], source: str, where: str) -> None:
         if name not in CHECK_NAMES:
@@ -223,6 +231,7 @@ class _Layers:
         enabled = {name: bool(values[f"checks.{name}.enabled"]) for name in CHECK_NAMES}
         return Config(
             detection=detection,
+            landmarks=LandmarkConfig(LandmarkSource(values["landmarks.source"])),
             max_image_pixels=int(values["input.max_image_pixels"]),
             disabled_checks=frozenset(n for n in CHECK_NAMES if check_class(n).enabled_by_default and not enabled[n]),
             thresholds=thresholds,
@@ -251,7 +260,12 @@ def _threshold(name: str, value: Any, key: str, where: str) -> float:
 
 
 def _typed(value: Any, default: Value, key: str, where: str) -> Value:
-    """``value`` checked against the kind of the default it replaces (ints may stand for floats)."""
+    """``value`` checked against the kind of the default it replaces (ints may stand for floats), or its choices."""
+    if key in _CHOICES:
+        names = [member.value for member in _CHOICES[key]]
+        if value not in names:
+            raise ProfileError(f"{where}: {key}: expected one of {', '.join(names)}, got {value!r}")
+        return str(value)
     if isinstance(default, tuple):
         if not isinstance(value, list) or len(value) != len(default) or not all(_is_number(v) for v in value):
             raise ProfileError(f"{where}: {key} must be a list of {len(default)} numbers, got {value!r}")
@@ -288,6 +302,9 @@ def _parse_override(override: str) -> tuple[str, Any]:
     key, equals, text = override.partition("=")
     if not equals or not key.strip():
         raise ProfileError(f"--set {override}: expected KEY=VALUE, e.g. checks.eyes_closed.threshold=0.4")
+    if key.strip() in _CHOICES and text.strip().isidentifier():
+        # A choice's name, which TOML would want quoted (and a shell would strip the quotes from).
+        return key.strip(), text.strip()
     try:
         value = tomllib.loads(f"value = {text.strip()}")["value"]
     except tomllib.TOMLDecodeError as error:
