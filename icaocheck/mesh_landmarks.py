@@ -2,7 +2,8 @@
 
 Each of the 68 points is one mesh vertex or a fixed weighted mean of two or three (weights non-negative
 and summing to 1, so the point stays among its vertices and moves, turns and scales with the face). The
-table is data-driven, not hand-picked; it is not used by the pipeline.
+table is data-driven, not hand-picked. The pipeline reads it with ``landmarks.source = "mesh"`` (off by default:
+the geometry checks' thresholds were set on dlib's points; docs/landmarks.md).
 
 Coordinates: the mesh's points are continuous (pixel ``i`` spans ``[i, i + 1)``), dlib's and 300-W's
 sit on pixel centres, so the weighted means are shifted by half a pixel.
