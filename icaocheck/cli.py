@@ -1032,6 +1032,10 @@ def evaluate(
         list[Path] | None,
         typer.Option(exists=True, dir_okay=False, help="--retrain: pool these results of runs over other sources."),
     ] = None,
+    augmentation: Annotated[
+        Augmentation,
+        typer.Option(metavar="PRESET", help="--retrain: the training preset, as `icaocheck train --augmentation`."),
+    ] = Augmentation.DEFAULT,
     overrides: SetOption = None,
 ) -> None:
     """Measure a check on held-out photos through the whole pipeline: thresholds chosen on validation, test reported.
@@ -1067,7 +1071,18 @@ def evaluate(
         _usage_error(str(error))
     if retrain:
         _evaluate_retrained(
-            labels, attribute, out_dir, work_dir, workers, cross_source, crops, epochs, threads, source, merge
+            labels,
+            attribute,
+            out_dir,
+            work_dir,
+            workers,
+            cross_source,
+            crops,
+            epochs,
+            threads,
+            source,
+            merge,
+            augmentation,
         )
         return
     if plots and importlib.util.find_spec("matplotlib") is None:
@@ -1105,6 +1120,7 @@ def _evaluate_retrained(
     threads: int,
     sources: list[str] | None,
     merge: list[Path] | None,
+    augmentation: Augmentation,
 ) -> None:
     """``evaluate --cross-source --retrain``: :func:`icaocheck.training.cross_source.retrained_cross_source`,
     or with ``merge`` the pooled figures of runs over different sources."""
@@ -1128,6 +1144,7 @@ def _evaluate_retrained(
                 threads=threads,
                 workers=workers,
                 log=console.print,
+                augmentation=augmentation,
             )
     except (OSError, ValueError, KeyError, TypeError) as error:  # unknown source, unusable crops, unreadable result
         console.print(f"[red]error:[/] {_shown(str(error))}", highlight=False)

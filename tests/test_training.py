@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -571,6 +572,29 @@ def test_retrained_results_pool_by_counts_and_merge_from_their_json(tmp_path: Pa
         retrained.merged([first, first], "mouth")
     with pytest.raises(ValueError, match="expected results of eyes"):
         retrained.merged([first], "eyes")
+    # A run with another training preset is another experiment: its sources are not pooled with these.
+    robust = replace(second, augmentation="robust")
+    assert retrained.read_result(retrained.write_outputs(robust, tmp_path / "robust")[0]).augmentation == "robust"
+    assert retrained.merged([replace(first, augmentation="robust"), robust], "mouth").augmentation == "robust"
+    with pytest.raises(ValueError, match="augmentation"):
+        retrained.merged([first, robust], "mouth")
+
+
+def test_a_model_trained_without_a_source_is_reused_only_with_the_same_preset(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from icaocheck.training import cross_source as retrained
+    from icaocheck.training.augment import Augmentation
+
+    card = tmp_path / "mouth.json"
+    robust = Augmentation.ROBUST.config()
+    assert robust is not None
+    training = {"epochs": 12, "seed": 0, "augmentation": robust.describe()}
+    data = {"excluded_sources": ["helen_mouth"], "excluded_with": ["helen_mouth"], "input_sha256": ["abc"]}
+    card.write_text(json.dumps({"data": data, "training": training}))
+    settings = (card, "helen_mouth", 12, 0, ["abc"])
+    assert retrained._reusable(*settings, Augmentation.ROBUST)
+    assert not retrained._reusable(*settings, Augmentation.DEFAULT)
+    assert not retrained._reusable(*settings, Augmentation.LOW_LIGHT)
 
 
 def test_retrained_figures_do_not_calibrate_on_the_left_out_sources_photos() -> None:

@@ -45,6 +45,7 @@ from icaocheck.evaluate import (
 )
 from icaocheck.model_files import models_dir
 from icaocheck.split import Split
+from icaocheck.training.augment import Augmentation
 from icaocheck.training.data import resolve_attribute
 from icaocheck.training.train import _file_sha256, train_attribute
 
@@ -93,6 +94,7 @@ class RetrainedCrossSource:
     runs: list[TrainingRun]
     decisions: list[RetrainedDecision]
     duration_s: float  # the whole run: training and scoring
+    augmentation: str = Augmentation.DEFAULT.value  # the training preset (icaocheck train --augmentation)
     date: str = field(default_factory=lambda: date.today().isoformat())
 
     def decision(self, name: str) -> RetrainedDecision:
@@ -103,16 +105,20 @@ def _folder_name(source: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in source)
 
 
-def _reusable(card_path: Path, source: str, epochs: int, seed: int, crops_sha256: list[str | None]) -> bool:
+def _reusable(
+    card_path: Path, source: str, epochs: int, seed: int, crops_sha256: list[str | None], augmentation: Augmentation
+) -> bool:
     if not card_path.is_file():
         return False
     card = json.loads(card_path.read_text())
     data, training = card.get("data", {}), card.get("training", {})
+    transforms = augmentation.config()
     return (
         data.get("excluded_sources") == [source]
         and bool(data.get("excluded_with"))
         and data.get("input_sha256") == crops_sha256
         and (training.get("epochs"), training.get("seed")) == (epochs, seed)
+        and training.get("augmentation") == (transforms.describe() if transforms is not None else [])
     )
 
 
@@ -125,18 +131,29 @@ def model_without(
     seed: int = 0,
     threads: int = 1,
     log: Callable[[str], None] = print,
+    augmentation: Augmentation = Augmentation.DEFAULT,
 ) -> TrainingRun:
     """A models folder whose ``attribute`` model was trained without ``source``; reused when already there."""
     model_name, _ = resolve_attribute(attribute)
-    target = work_dir / f"{model_name}_without_{_folder_name(source)}"
+    # The default preset keeps the folder names of runs made before the choice existed.
+    preset = "" if augmentation is Augmentation.DEFAULT else f"_{augmentation.value}"
+    target = work_dir / f"{model_name}_without_{_folder_name(source)}{preset}"
     card_path = target / f"{model_name}.json"
-    reused = _reusable(card_path, source, epochs, seed, [_file_sha256(Path(c)) for c in crops])
+    reused = _reusable(card_path, source, epochs, seed, [_file_sha256(Path(c)) for c in crops], augmentation)
     if not reused:
         # Every other model as shipped; this one is replaced, card and manifest entry included.
         shutil.copytree(models_dir(), target, dirs_exist_ok=True)
         log(f"training {model_name} without {source} into {target}")
         train_attribute(
-            model_name, list(crops), target, epochs, seed, threads=threads, exclude_sources=[source], log=log
+            model_name,
+            list(crops),
+            target,
+            epochs,
+            seed,
+            threads=threads,
+            exclude_sources=[source],
+            log=log,
+            augmentation=augmentation.config(),
         )
     card = json.loads(card_path.read_text())
     counts = card["data"]
@@ -197,6 +214,7 @@ def retrained_cross_source(
     threads: int = 1,
     workers: int = 1,
     log: Callable[[str], None] = print,
+    augmentation: Augmentation = Augmentation.DEFAULT,
 ) -> RetrainedCrossSource:
     """Per source (default: every source of the evaluation photos), train without it and measure on it.
 
@@ -213,7 +231,7 @@ def retrained_cross_source(
         raise ValueError(f"expected sources among {', '.join(present)}, got {', '.join(unknown)}")
     runs, tables = [], {}
     for source in chosen:
-        run = model_without(source, attribute, crops, work_dir, epochs, seed, threads, log)
+        run = model_without(source, attribute, crops, work_dir, epochs, seed, threads, log, augmentation)
         photos = held_out + [p for p in everything if p.source == source and p.split == Split.TRAIN.value]
         log(f"scoring {len(photos)} photos with the {attribute} model trained without {source}")
         scoring_started = time.perf_counter()
@@ -236,6 +254,7 @@ def retrained_cross_source(
         runs,
         results,
         round(time.perf_counter() - started, 1),
+        augmentation.value,
     )
 
 
@@ -262,9 +281,11 @@ def read_result(path: Path) -> RetrainedCrossSource:
 def merged(results: Sequence[RetrainedCrossSource], attribute: str) -> RetrainedCrossSource:
     """Results of runs over different sources (``attribute``, same training settings) as one, pooled anew."""
     first = results[0]
-    settings = {(r.attribute, r.epochs, r.seed) for r in results}
+    settings = {(r.attribute, r.epochs, r.seed, r.augmentation) for r in results}
     if len(settings) > 1 or first.attribute != attribute:
-        raise ValueError(f"expected results of {attribute} with one number of epochs and seed, got {sorted(settings)}")
+        raise ValueError(
+            f"expected results of {attribute} with one number of epochs, seed and augmentation, got {sorted(settings)}"
+        )
     sources = [run.source for r in results for run in r.runs]
     if len(set(sources)) < len(sources):
         raise ValueError(f"expected each source in one result only, got {sorted(sources)}")
@@ -281,7 +302,8 @@ def merged(results: Sequence[RetrainedCrossSource], attribute: str) -> Retrained
         [run for r in results for run in r.runs],
         decisions,
         round(sum(r.duration_s for r in results), 1),
-        max(r.date for r in results),
+        augmentation=first.augmentation,
+        date=max(r.date for r in results),
     )
 
 
@@ -296,7 +318,8 @@ def markdown_summary(result: RetrainedCrossSource) -> str:
         f"# Cross-source with retraining: {result.attribute} ({result.date})",
         "",
         "For each source S, the model is trained without S (every other source's train groups, epoch chosen on "
-        f"their validation groups; {result.epochs} epochs, seed {result.seed}), each decision is calibrated on the "
+        f"their validation groups; {result.epochs} epochs, seed {result.seed}, augmentation "
+        f"{result.augmentation}), each decision is calibrated on the "
         "validation photos of the other sources, and S is measured through the whole pipeline: on its held-out "
         "(validation and test) photos, and on every labelled photo of S. Pooled rows add every source's errors, "
         "each at its own threshold. FPR = compliant photos flagged, FNR = non-compliant photos passed, in %; "
