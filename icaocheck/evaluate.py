@@ -498,7 +498,9 @@ class Evaluation:
     decisions: list[DecisionResult]
     chosen: str | None  # the decision with the lowest pooled cross-source (FPR + FNR) / 2
     card_threshold: float | None  # the model card's threshold when this ran
-    test_at_card_threshold: Rates | None  # the classifier, on test, at that threshold
+    # The card as it ships, on test: its decision (the classifier, or its fusion with the card's weights)
+    # at that threshold.
+    test_at_card_threshold: Rates | None
     # The classifier on test at its validation threshold as `scan` judges photos: one without a face
     # fails face_found, so it counts as flagged (rotated faces, not assessed, stay out).
     test_as_scanned: Rates | None
@@ -547,9 +549,10 @@ def as_scanned(table: Sequence[PhotoScore], threshold: float) -> Rates:
 
 
 def evaluate_table(
-    attribute: str, table: Sequence[PhotoScore], card_threshold: float | None, cross_source: bool = True
+    attribute: str, table: Sequence[PhotoScore], card: Calibration | None, cross_source: bool = True
 ) -> Evaluation:
-    """Every decision of ``attribute`` calibrated and measured on ``table`` (validation and test rows)."""
+    """Every decision of ``attribute`` calibrated and measured on ``table`` (validation and test rows); ``card``
+    is the model card's own decision, fusion and threshold, measured on test as they are."""
     coverage = {
         split.value: {source: _coverage(rows) for source, rows in _by_source(_on_split(table, split)).items()}
         for split in (Split.VALIDATION, Split.TEST)
@@ -559,16 +562,16 @@ def evaluate_table(
     results = [evaluate_decision(decision, table, cross_source) for decision in measurable]
     compared = [r for r in results if r.cross_source is not None and r.cross_source.half_total_error is not None]
     chosen = min(compared, key=lambda r: r.cross_source.half_total_error).decision if compared else None  # type: ignore[union-attr]
-    classifier_rows = [r for r in _on_split(table, Split.TEST) if "cnn" in r.values]
     at_card = None
-    if card_threshold is not None:
-        at_card = rates(_column(classifier_rows, "cnn"), _labels(classifier_rows), card_threshold)
+    if card is not None:
+        rows = [r for r in _on_split(table, Split.TEST) if r.has(card.decision.columns)]
+        at_card = rates(card.scores(rows), _labels(rows), card.threshold)
     return Evaluation(
         attribute,
         coverage,
         results,
         chosen,
-        card_threshold,
+        None if card is None else card.threshold,
         at_card,
         as_scanned(table, results[0].threshold),
         skin_tone_false_alarms(table, results[0].threshold),
@@ -590,11 +593,13 @@ def evaluate_attribute(
     photos = [photo for labels_csv in labels for photo in read_evaluation_set(labels_csv, attribute)]
     table = collect_scores(photos, attribute, work_dir, workers, models, config)
     card = json.loads(((models or models_dir()) / f"{attribute}.json").read_text())
-    # A fused card's threshold applies to fused scores, not to the classifier's.
-    card_threshold = None if card.get("fusion") else card.get("threshold")
-    evaluation = evaluate_table(attribute, table, card_threshold, cross_source)
     fused = fused_decision(attribute)
-    evaluation.shipped = fused.name if card.get("fusion") and fused is not None else evaluation.decisions[0].decision
+    fusion = Fusion(**card["fusion"]) if card.get("fusion") and fused is not None else None
+    # A fused card's threshold applies to fused scores, not to the classifier's.
+    shipped = fused if fusion is not None and fused is not None else DECISIONS[attribute][0]
+    as_shipped = Calibration(shipped, card["threshold"], fusion) if card.get("threshold") is not None else None
+    evaluation = evaluate_table(attribute, table, as_shipped, cross_source)
+    evaluation.shipped = shipped.name
     return table, evaluation
 
 
@@ -664,9 +669,10 @@ def markdown_summary(evaluation: Evaluation) -> str:
     ]
     for d in e.decisions:
         lines.append(f"| {d.decision} | {_rates_cells(d.test)} | {d.threshold:.4f} |")
-    if e.test_at_card_threshold is not None:
+    if e.test_at_card_threshold is not None and e.card_threshold is not None:
         lines.append(
-            f"| CNN at the card's threshold | {_rates_cells(e.test_at_card_threshold)} | {e.card_threshold:.4f} |"
+            f"| {e.shipped} as the card ships it (its fusion and threshold) | {_rates_cells(e.test_at_card_threshold)}"
+            f" | {e.card_threshold:.4f} |"
         )
     if e.test_as_scanned is not None:
         lines.append(f"| CNN as `scan` judges: no face counted as flagged | {_rates_cells(e.test_as_scanned)} | |")

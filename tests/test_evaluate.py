@@ -95,7 +95,7 @@ def test_threshold_is_the_validation_eer_of_the_worse_eye(table: list[PhotoScore
 
 
 def test_test_figures_count_the_test_photos_at_the_validation_threshold(table: list[PhotoScore]) -> None:
-    evaluation = evaluate_table("eyes", table, card_threshold=None, cross_source=False)
+    evaluation = evaluate_table("eyes", table, card=None, cross_source=False)
     result = evaluation.decision("CNN")
     test = _rows(table, Split.TEST, EYES_CNN)
     flagged = _worse_eye(test) >= result.threshold
@@ -112,6 +112,24 @@ def test_test_figures_count_the_test_photos_at_the_validation_threshold(table: l
     scanned = evaluation.test_as_scanned
     assert (scanned.photos, scanned.positives) == (32, result.test.positives + 1)
     assert scanned.fnr == (~flagged[labels == 1]).sum() / scanned.positives and scanned.fpr == result.test.fpr
+
+
+def test_the_card_as_shipped_is_measured_on_test_with_its_own_fusion_and_threshold(table: list[PhotoScore]) -> None:
+    fused = fused_decision("eyes")
+    assert fused is not None
+    card_fusion = Fusion(fused.feature, cnn_weight=0.8, feature_weight=-7.0, bias=1.0)
+    as_shipped = Calibration(fused, 0.7, card_fusion)
+    evaluation = evaluate_table("eyes", table, as_shipped, cross_source=False)
+    test = _rows(table, Split.TEST, fused)
+    # Each eye fused with its own opening by the card's weights (not refitted), the worse eye decides.
+    scores = np.maximum(
+        card_fusion.apply([r.values["cnn_right_eye"] for r in test], [r.values[fused.feature[0]] for r in test]),
+        card_fusion.apply([r.values["cnn_left_eye"] for r in test], [r.values[fused.feature[1]] for r in test]),
+    )
+    flagged, labels = scores >= 0.7, _labels(test)
+    at_card = evaluation.test_at_card_threshold
+    assert at_card is not None and at_card.photos == len(test) and evaluation.card_threshold == 0.7
+    assert at_card.fpr == flagged[labels == 0].mean() and at_card.fnr == (~flagged[labels == 1]).mean()
 
 
 def test_cross_source_calibrates_without_the_measured_source(table: list[PhotoScore]) -> None:
@@ -153,7 +171,7 @@ def test_cross_source_leaves_out_other_sources_photos_of_the_measured_sources_gr
 
 
 def test_fusion_is_fitted_on_validation_and_the_winner_named(table: list[PhotoScore]) -> None:
-    evaluation = evaluate_table("eyes", table, card_threshold=None, cross_source=True)
+    evaluation = evaluate_table("eyes", table, card=None, cross_source=True)
     fused = evaluation.decision("CNN + dlib geometry")
     assert fused.fusion is not None and fused.fusion["cnn_weight"] > 0
     errors = {d.decision: d.cross_source.half_total_error for d in evaluation.decisions}
@@ -247,7 +265,7 @@ def test_ship_writes_the_fusion_and_its_threshold_in_one_go(
     card_path = tmp_path / "eyes.json"
     card_path.write_text((models_dir() / "eyes.json").read_text())
     before = card_path.read_bytes()
-    evaluation = evaluate_table("eyes", table, card_threshold=None, cross_source=False)
+    evaluation = evaluate_table("eyes", table, card=None, cross_source=False)
 
     def crash(_rates: object) -> None:
         raise RuntimeError("killed while recording the figures")
