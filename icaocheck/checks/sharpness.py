@@ -17,6 +17,13 @@ from icaocheck.checks.registry import Check, Limit, clamp_scalar, register, sigm
 from icaocheck.evidence import PhotoEvidence, shrunk
 
 SHARPNESS_IED = 96.0  # at most this many pixels between the eyes when measuring
+_ERODE = np.ones((5, 5), np.uint8)
+
+
+def _variance(values: np.ndarray, mask: np.ndarray) -> float:
+    """The variance of ``values`` where ``mask`` is set."""
+    _, deviation = cv2.meanStdDev(values, mask=mask)
+    return float(deviation[0, 0]) ** 2
 
 
 @register
@@ -34,17 +41,19 @@ class Sharpness(Check):
     def measure(self, evidence: PhotoEvidence) -> tuple[float, dict[str, float]]:
         factor = min(1.0, SHARPNESS_IED / evidence.ied)
         region = evidence.decoded_face_region
-        gray, mask = region.gray, region.mask.astype(np.uint8)
+        gray, mask = region.gray, region.mask
         if factor < 1.0:
             gray = shrunk(gray, factor)
             mask = cv2.resize(mask, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_NEAREST)
-        laplacian = cv2.Laplacian(gray, cv2.CV_32F, ksize=1)
+        # Whole numbers within ±1020: 16-bit holds them exactly and is about twice as fast as float32.
+        laplacian = cv2.Laplacian(gray, cv2.CV_16S, ksize=1)
         # The outline's own edge against the background is not the face's detail: erode it away.
-        inner = cv2.erode(mask, np.ones((5, 5), np.uint8)).astype(bool)
-        if inner.sum() < 64:
+        inner = cv2.erode(mask, _ERODE)
+        if cv2.countNonZero(inner) < 64:
             raise ValueError("the face region is too small to measure its sharpness")
-        contrast = max(float(gray[inner].astype(np.float32).var()), 1.0)
-        return 100.0 * float(laplacian[inner].var()) / contrast, {}
+        # Variances under the mask in one pass each (sums in double) instead of gathering the pixels first.
+        contrast = max(_variance(gray, inner), 1.0)
+        return 100.0 * _variance(laplacian, inner) / contrast, {}
 
     def scalar(self, raw: float) -> float:
         # Our raw value is not OFIQ's (a random forest's); mapped so the threshold scores 50.
