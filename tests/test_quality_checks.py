@@ -15,7 +15,7 @@ import pytest
 
 from icaocheck.checks.base import GeometryCheck
 from icaocheck.checks.registry import Check, Limit, check_class, register, registered, run_check, unregister
-from icaocheck.evidence import PhotoEvidence, jpeg_quality_of
+from icaocheck.evidence import PhotoEvidence, jpeg_quality_of, shrunk
 from icaocheck.io import load_source
 from icaocheck.types import Verdict
 
@@ -123,6 +123,26 @@ def test_the_default_profiles_measures_never_compute_the_person_mask(pipeline) -
     for check in checks:
         run_check(check, evidence, check.limit.default)
     assert "person_mask" not in vars(evidence)  # a cached_property lands in the instance once computed
+
+
+@pytest.mark.parametrize(
+    "name",  # enlarged, scaled linearly, and shrunk by pixel averaging (2× and 3×) before the linear step
+    ["compliant_astronaut.png", "portrait_600x800.jpg", "portrait_cc0_webcam_3.jpg", "portrait_cc0_zoom_30cm.jpg"],
+)
+def test_the_normalised_photo_is_the_top_of_the_whole_photo_scaled(pipeline, name) -> None:
+    # Only the rows down to below the face are scaled (no check reads lower): each as in the whole photo scaled,
+    # and the points placed by the whole photo's size.
+    evidence = _evidence(pipeline, EXAMPLES / name)
+    factor = evidence.normalised_factor
+    if factor >= 1:
+        whole = cv2.resize(evidence.gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR)
+    else:
+        whole, _ = shrunk(evidence.gray, factor)
+    top = evidence.normalised_gray
+    assert top.shape[0] < whole.shape[0]
+    np.testing.assert_array_equal(top, whole[: top.shape[0]])
+    scale = whole.shape[0] / evidence.gray.shape[0]
+    np.testing.assert_array_equal(evidence.normalised_points, (evidence.points + 0.5) * scale - 0.5)
 
 
 def test_a_check_that_raises_is_not_assessed_alone(pipeline) -> None:

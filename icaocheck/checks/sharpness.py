@@ -43,7 +43,7 @@ class Sharpness(Check):
         region = evidence.decoded_face_region
         gray, mask = region.gray, region.mask
         if factor < 1.0:
-            gray = shrunk(gray, factor)
+            gray, _ = shrunk(gray, factor)
             mask = cv2.resize(mask, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_NEAREST)
         # Whole numbers within ±1020: 16-bit holds them exactly and is about twice as fast as float32.
         laplacian = cv2.Laplacian(gray, cv2.CV_16S, ksize=1)
