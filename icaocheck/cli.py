@@ -928,7 +928,7 @@ def train(
             metavar="PRESET",
             help=(
                 "default, robust (adds directional light and strong gamma), low-light (robust plus dim-room "
-                "exposures) or none."
+                "exposures), low-resolution (robust plus more, stronger shrinking, JPEG while small) or none."
             ),
         ),
     ] = Augmentation.DEFAULT,

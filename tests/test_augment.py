@@ -14,6 +14,7 @@ import pytest
 from icaocheck.io import load_image
 from icaocheck.training.augment import (
     LOW_LIGHT_AUGMENTATION,
+    LOW_RESOLUTION_AUGMENTATION,
     ROBUST_AUGMENTATION,
     Augmentation,
     AugmentConfig,
@@ -155,6 +156,17 @@ def test_low_light_dims_adds_noise_and_bands_the_crop(mouth_crop: np.ndarray) ->
     assert (out - expected).std() > 3.0
 
 
+def test_a_shrunk_crop_can_be_jpeg_compressed_while_small(mouth_crop: np.ndarray) -> None:
+    shrunk = dict(downscale_probability=1.0, downscale_range=(0.3, 0.3), jpeg_quality_range=(10, 10))
+    plain = augment(mouth_crop, np.random.default_rng(7), _only(**shrunk))
+    compressed = augment(mouth_crop, np.random.default_rng(7), _only(**shrunk, small_jpeg_share=1.0))
+    _keeps_form(compressed, mouth_crop)
+    # Quality 10 on a 22-pixel crop, then enlarged: blocks of 8 small pixels, far from the plain enlargement.
+    assert np.abs(compressed.astype(np.float64) - plain).mean() > 3.0  # 7.7 measured
+    # Off by default: the default and robust presets draw and give what they gave before the option existed.
+    assert AugmentConfig().small_jpeg_share == ROBUST_AUGMENTATION.small_jpeg_share == 0.0
+
+
 def test_robust_augmentation_keeps_form_and_changes_the_crop(mouth_crop: np.ndarray) -> None:
     outs = [augment(mouth_crop, np.random.default_rng(seed), ROBUST_AUGMENTATION) for seed in range(20)]
     for out in outs:
@@ -171,6 +183,7 @@ def test_robust_augmentation_keeps_form_and_changes_the_crop(mouth_crop: np.ndar
         {"low_light_exposure_range": (0.0, 0.2)},
         {"low_light_level_range": (0.5, 1.2)},
         {"low_light_noise_range": (2.0, 1.0)},
+        {"small_jpeg_share": 1.5},
     ],
 )
 def test_config_refuses_values_out_of_range(changes: dict[str, object]) -> None:
@@ -184,4 +197,6 @@ def test_train_presets_name_the_configs_training_uses():
     assert ROBUST_AUGMENTATION.light_probability > 0 and ROBUST_AUGMENTATION.strong_gamma_probability > 0
     assert Augmentation("low-light").config() is LOW_LIGHT_AUGMENTATION
     assert LOW_LIGHT_AUGMENTATION.low_light_probability > 0 and ROBUST_AUGMENTATION.low_light_probability == 0
+    assert Augmentation("low-resolution").config() is LOW_RESOLUTION_AUGMENTATION
+    assert LOW_RESOLUTION_AUGMENTATION.downscale_probability > ROBUST_AUGMENTATION.downscale_probability
     assert Augmentation("none").config() is None
