@@ -19,7 +19,11 @@ drawn in a seeded shuffle, half compliant and half not where the set allows. Eac
 whole pipeline (``Pipeline().audit`` on the decoded array) and the attribute's check (eyes_closed, mouth_open,
 face_covered) is judged at its shipped threshold.
 
-    python benchmarks/degraded_photos.py [--labels CSV] [--per-attribute N] [--seed S]
+    python benchmarks/degraded_photos.py [--labels CSV] [--per-attribute N] [--seed S] [--models DIR]
+        [--attribute mouth ...] [--split validation]
+
+``--split validation`` draws from the validation groups alone, so that a candidate model (``--models``, its
+card's fusion and threshold fitted on validation) can be chosen on this benchmark without touching test photos.
 
 Prints per attribute and variant: photos, those with a face found, those whose check was assessed, the FPR
 (compliant photos flagged) and FNR (non-compliant photos passed) among the assessed, the faces found whose
@@ -47,6 +51,7 @@ from icaocheck.checks.mesh_geometry import inner_lip_gap
 from icaocheck.evaluate import LabelledPath, read_evaluation_set
 from icaocheck.io import ImageReadError, load_image
 from icaocheck.pipeline import Pipeline
+from icaocheck.split import Split
 from icaocheck.types import ImageResult, ImageStatus, Verdict
 
 # Evaluated attribute (read_evaluation_set's name) -> the check that judges it.
@@ -173,13 +178,20 @@ def main() -> int:
     parser.add_argument("--labels", type=Path, default=Path("../shared/data/labels.csv"))
     parser.add_argument("--per-attribute", type=int, default=250, help="photos per attribute (default 250)")
     parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--models", type=Path, default=None, help="models folder (default: the shipped models)")
+    parser.add_argument("--attribute", action="append", choices=sorted(CHECKS), help="only these (repeatable)")
+    parser.add_argument(
+        "--split", choices=("validation", "test", "held-out"), default="held-out", help="groups to draw from"
+    )
     args = parser.parse_args()
-    pipeline = Pipeline()
+    pipeline = Pipeline(models=args.models)
+    splits = [Split.VALIDATION.value, Split.TEST.value] if args.split == "held-out" else [args.split]
+    checks = {attribute: CHECKS[attribute] for attribute in args.attribute or CHECKS}
     tallies: dict[tuple[str, str], Tally] = defaultdict(Tally)
     left_out: dict[str, Counter[str]] = {}
-    for attribute, check_name in CHECKS.items():
+    for attribute, check_name in checks.items():
         left_out[attribute] = Counter()
-        photos = read_evaluation_set(args.labels, attribute)
+        photos = read_evaluation_set(args.labels, attribute, splits)
         for index, item in enumerate(drawn(pipeline, photos, args.per_attribute, args.seed, left_out[attribute]), 1):
             tallies[attribute, "stored"].add(item.stored, item.photo, check_name)
             for variant, pixels in degraded(item.bgr, item.stored.face.box.w).items():
@@ -187,7 +199,10 @@ def main() -> int:
             if index % 25 == 0:
                 print(f"{attribute}: {index} photos", file=sys.stderr, flush=True)
 
-    print(f"up to {args.per_attribute} photos per attribute, validation and test groups (seed {args.seed})")
+    print(
+        f"up to {args.per_attribute} photos per attribute, {args.split} groups (seed {args.seed}),"
+        f" models {args.models or 'shipped'}"
+    )
     for attribute, counts in left_out.items():
         print(
             f"  {attribute} left out before the draw was full: "
@@ -199,7 +214,7 @@ def main() -> int:
         f" {'not ass.':>8} {'no face':>7} {'face px':>7}"
     )
     print(header)
-    for attribute in CHECKS:
+    for attribute in checks:
         for variant in VARIANTS:
             tally = tallies[attribute, variant]
             face = tally.photos - tally.no_face
@@ -208,6 +223,8 @@ def main() -> int:
                 f"  {rate(tally.false_alarms, tally.negatives):<23}  {rate(tally.misses, tally.positives):<26}"
                 f" {tally.not_assessed:>8} {tally.no_face:>7} {median(tally.face_widths, 0):>7}"
             )
+    if "mouth" not in checks:
+        return 0
     print("\ncompliant (closed) mouths assessed: medians per variant")
     print(f"{'variant':<13} {'n':>4} {'mesh lip gap':>12} {'mouth CNN score':>15}")
     for variant in VARIANTS:
