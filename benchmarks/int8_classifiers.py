@@ -80,16 +80,22 @@ class CropReader(CalibrationDataReader):
         return {self._input_name: batch}
 
 
-def quantise(crops_dir: Path, out_dir: Path, fp32_dir: Path | None, count: int, seed: int) -> None:
+def quantise(
+    crops_dir: Path, out_dir: Path, fp32_dir: Path | None, count: int, seed: int, names: Sequence[str]
+) -> None:
     if out_dir.exists():
         sys.exit(f"{out_dir} exists: choose a new folder (the copy must start from the shipped models)")
-    graphs = {name: onnx.load(str((fp32_dir or models_dir()) / f"{name}.onnx")).graph for name in CROP_KINDS}
+    graphs = {name: onnx.load(str((fp32_dir or models_dir()) / f"{name}.onnx")).graph for name in names}
     for name, graph in graphs.items():
         if any(node.op_type == "QuantizeLinear" for node in graph.node):
             sys.exit(f"{name}.onnx is quantised already: pass the fp32 models with --fp32 (see docs/performance.md)")
     shutil.copytree(models_dir(), out_dir)
     entries = {}
-    for name, kinds in CROP_KINDS.items():
+    for name in names:
+        kinds = CROP_KINDS[name]
+        # The fp32 model's own card (a retrained model's differs from the shipped one's).
+        if fp32_dir is not None:
+            shutil.copyfile(fp32_dir / f"{name}.json", out_dir / f"{name}.json")
         card = ModelCard.read(out_dir / f"{name}.json")
         model = out_dir / f"{name}.onnx"
         fp32 = (fp32_dir or models_dir()) / f"{name}.onnx"
@@ -183,6 +189,9 @@ def main() -> None:
     q.add_argument("--fp32", type=Path, help="folder of the fp32 eyes, mouth and veil models (default: the shipped)")
     q.add_argument("--count", type=int, default=400, help="calibration crops per model")
     q.add_argument("--seed", type=int, default=13)
+    q.add_argument(
+        "--model", action="append", choices=sorted(CROP_KINDS), help="only these classifiers (repeatable; default all)"
+    )
     c = commands.add_parser("compare", help="fp32 against int8 score tables of `icaocheck evaluate`")
     c.add_argument("attribute", choices=sorted(CROP_KINDS))
     c.add_argument("fp32_work", type=Path)
@@ -194,7 +203,7 @@ def main() -> None:
     t.add_argument("--runs", type=int, default=400)
     args = parser.parse_args()
     if args.command == "quantise":
-        quantise(args.crops, args.out, args.fp32, args.count, args.seed)
+        quantise(args.crops, args.out, args.fp32, args.count, args.seed, args.model or sorted(CROP_KINDS))
     elif args.command == "speed":
         speed(args.fp32_models, args.int8_models, args.runs)
     else:
