@@ -498,8 +498,8 @@ class Evaluation:
     decisions: list[DecisionResult]
     chosen: str | None  # the decision with the lowest pooled cross-source (FPR + FNR) / 2
     card_threshold: float | None  # the model card's threshold when this ran
-    # The card as it ships, on test: its decision (the classifier, or its fusion with the card's weights)
-    # at that threshold.
+    # The card as it was when this ran, on test: its decision (the classifier, or its fusion with the card's
+    # weights) at that threshold; named by card_decision.
     test_at_card_threshold: Rates | None
     # The classifier on test at its validation threshold as `scan` judges photos: one without a face
     # fails face_found, so it counts as flagged (rotated faces, not assessed, stay out).
@@ -509,6 +509,7 @@ class Evaluation:
     skin_tone: dict[str, dict[str, dict[str, float | None]]] = field(default_factory=dict)
     paper_table_3: dict[str, tuple[float, float]] = field(default_factory=dict)
     shipped: str | None = None  # the decision the model card runs (its fusion's, or the classifier's)
+    card_decision: str | None = None  # the decision of test_at_card_threshold (the card's before --write-threshold)
 
     def decision(self, name: str) -> DecisionResult:
         return next(d for d in self.decisions if d.decision == name)
@@ -576,6 +577,7 @@ def evaluate_table(
         as_scanned(table, results[0].threshold),
         skin_tone_false_alarms(table, results[0].threshold),
         PAPER_TABLE_3[attribute],
+        card_decision=None if card is None else card.decision.name,
     )
 
 
@@ -671,8 +673,8 @@ def markdown_summary(evaluation: Evaluation) -> str:
         lines.append(f"| {d.decision} | {_rates_cells(d.test)} | {d.threshold:.4f} |")
     if e.test_at_card_threshold is not None and e.card_threshold is not None:
         lines.append(
-            f"| {e.shipped} as the card ships it (its fusion and threshold) | {_rates_cells(e.test_at_card_threshold)}"
-            f" | {e.card_threshold:.4f} |"
+            f"| {e.card_decision} as the card was when this ran (its fusion and threshold) |"
+            f" {_rates_cells(e.test_at_card_threshold)} | {e.card_threshold:.4f} |"
         )
     if e.test_as_scanned is not None:
         lines.append(f"| CNN as `scan` judges: no face counted as flagged | {_rates_cells(e.test_as_scanned)} | |")

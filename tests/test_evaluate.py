@@ -129,6 +129,7 @@ def test_the_card_as_shipped_is_measured_on_test_with_its_own_fusion_and_thresho
     flagged, labels = scores >= 0.7, _labels(test)
     at_card = evaluation.test_at_card_threshold
     assert at_card is not None and at_card.photos == len(test) and evaluation.card_threshold == 0.7
+    assert evaluation.card_decision == fused.name
     assert at_card.fpr == flagged[labels == 0].mean() and at_card.fnr == (~flagged[labels == 1]).mean()
 
 
