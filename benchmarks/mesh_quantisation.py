@@ -163,37 +163,24 @@ def build_variants(fp32: Path, out: Path, calibration: np.ndarray) -> tuple[dict
     if not prepared.is_file():
         # Shapes inferred and constants folded first, as onnxruntime advises before static quantisation.
         quant_pre_process(fp32, prepared)
+
+    def static(quant_format: QuantFormat, **which: object) -> Callable[[Path], None]:
+        """Static int8 (u8 activations, s8 per-channel weights) of the nodes ``which`` names."""
+        return lambda path: quantize_static(
+            prepared,
+            path,
+            CropReader(calibration),
+            quant_format=quant_format,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            **which,
+        )
+
     builders: dict[str, Callable[[Path], None]] = {
-        "qdq": lambda path: quantize_static(
-            prepared,
-            path,
-            CropReader(calibration),
-            quant_format=QuantFormat.QDQ,
-            op_types_to_quantize=["Conv"],
-            per_channel=True,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-        ),
-        "qoperator": lambda path: quantize_static(
-            prepared,
-            path,
-            CropReader(calibration),
-            quant_format=QuantFormat.QOperator,
-            op_types_to_quantize=["Conv"],
-            per_channel=True,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-        ),
-        "qdq_full": lambda path: quantize_static(
-            prepared,
-            path,
-            CropReader(calibration),
-            quant_format=QuantFormat.QDQ,
-            nodes_to_quantize=feature_map_nodes(prepared),
-            per_channel=True,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-        ),
+        "qdq": static(QuantFormat.QDQ, op_types_to_quantize=["Conv"]),
+        "qoperator": static(QuantFormat.QOperator, op_types_to_quantize=["Conv"]),
+        "qdq_full": static(QuantFormat.QDQ, nodes_to_quantize=feature_map_nodes(prepared)),
         "dynamic": lambda path: quantize_dynamic(
             prepared, path, op_types_to_quantize=["Conv"], per_channel=True, weight_type=QuantType.QInt8
         ),
