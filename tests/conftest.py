@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -22,3 +23,12 @@ def pipeline():
     from icaocheck.pipeline import Pipeline
 
     return Pipeline()
+
+
+def ctrl_c_as_a_terminal_delivers_it() -> None:
+    """For a child process the tests interrupt: Ctrl-C at its default, as a terminal starts a command.
+
+    A suite started in the background (``pytest &`` in a script) inherits SIGINT ignored, and so would every
+    scan it starts: the tests that send Ctrl-C would then measure the harness, not icaocheck.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
