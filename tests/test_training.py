@@ -595,6 +595,13 @@ def test_a_model_trained_without_a_source_is_reused_only_with_the_same_preset(tm
     assert retrained._reusable(*settings, Augmentation.ROBUST)
     assert not retrained._reusable(*settings, Augmentation.DEFAULT)
     assert not retrained._reusable(*settings, Augmentation.LOW_LIGHT)
+    assert not retrained._reusable(*settings, Augmentation.NONE)
+    # A card written before the low-light and small-JPEG transforms existed lacks their lines: they were off.
+    training["augmentation"] = [line for line in robust.describe() if not line.startswith(("low_light", "small_jpeg"))]
+    card.write_text(json.dumps({"data": data, "training": training}))
+    assert retrained._reusable(*settings, Augmentation.ROBUST)
+    assert not retrained._reusable(*settings, Augmentation.LOW_LIGHT)
+    assert not retrained._reusable(*settings, Augmentation.LOW_RESOLUTION)
 
 
 def test_retrained_figures_do_not_calibrate_on_the_left_out_sources_photos() -> None:

@@ -45,7 +45,7 @@ from icaocheck.evaluate import (
 )
 from icaocheck.model_files import models_dir
 from icaocheck.split import Split
-from icaocheck.training.augment import Augmentation
+from icaocheck.training.augment import Augmentation, AugmentConfig
 from icaocheck.training.data import resolve_attribute
 from icaocheck.training.train import _file_sha256, train_attribute
 
@@ -112,14 +112,26 @@ def _reusable(
         return False
     card = json.loads(card_path.read_text())
     data, training = card.get("data", {}), card.get("training", {})
-    transforms = augmentation.config()
     return (
         data.get("excluded_sources") == [source]
         and bool(data.get("excluded_with"))
         and data.get("input_sha256") == crops_sha256
         and (training.get("epochs"), training.get("seed")) == (epochs, seed)
-        and training.get("augmentation") == (transforms.describe() if transforms is not None else [])
+        and _same_augmentation(training.get("augmentation"), augmentation)
     )
+
+
+def _same_augmentation(recorded: object, augmentation: Augmentation) -> bool:
+    """Whether a card's ``training.augmentation`` lines are ``augmentation``'s. A card written before a transform
+    existed has no line for it and trained without it: the missing line counts as the transform's default (off),
+    so a model trained before a preset added its transform is still reused."""
+    transforms = augmentation.config()
+    if transforms is None or not isinstance(recorded, list):
+        return recorded == []
+    wanted = dict(line.split("=", 1) for line in transforms.describe())
+    defaults = dict(line.split("=", 1) for line in AugmentConfig().describe())
+    have = dict(str(line).split("=", 1) for line in recorded)
+    return have.keys() <= wanted.keys() and all(have.get(key, defaults[key]) == value for key, value in wanted.items())
 
 
 def model_without(
