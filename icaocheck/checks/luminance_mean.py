@@ -7,6 +7,8 @@ import numpy as np
 from icaocheck.checks.registry import Check, Limit, clamp_scalar, register, sigmoid
 from icaocheck.evidence import PhotoEvidence
 
+_LEVELS = np.arange(256.0)  # the histogram's gray levels, made once per process rather than per photo
+
 
 @register
 class LuminanceMean(Check):
@@ -20,7 +22,7 @@ class LuminanceMean(Check):
 
     def measure(self, evidence: PhotoEvidence) -> tuple[float, dict[str, float]]:
         # Off the histogram rather than the pixels: the face's pixels are never gathered into an array.
-        return float(np.dot(evidence.face_histogram, np.arange(256.0))) / 255.0, {}
+        return float(np.dot(evidence.face_histogram, _LEVELS)) / 255.0, {}
 
     def scalar(self, raw: float) -> float:
         # Fitted to OFIQ's published outputs (0.10 -> 13, 0.20 -> 49, 0.30 -> 87): a rise centred on 0.2,

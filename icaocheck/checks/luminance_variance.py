@@ -7,6 +7,8 @@ import numpy as np
 from icaocheck.checks.registry import Check, Limit, clamp_scalar, register, sigmoid
 from icaocheck.evidence import PhotoEvidence
 
+_SHARES = np.arange(256.0) / 255.0  # the histogram's gray levels as shares of white, made once per process
+
 
 @register
 class LuminanceVariance(Check):
@@ -21,9 +23,8 @@ class LuminanceVariance(Check):
     def measure(self, evidence: PhotoEvidence) -> tuple[float, dict[str, float]]:
         # Off the histogram rather than the pixels: the face's pixels are never gathered into an array.
         histogram = evidence.face_histogram
-        levels = np.arange(256.0) / 255.0
-        mean = np.dot(histogram, levels)
-        return float(np.dot(histogram, (levels - mean) ** 2)), {}
+        mean = np.dot(histogram, _SHARES)
+        return float(np.dot(histogram, (_SHARES - mean) ** 2)), {}
 
     def scalar(self, raw: float) -> float:
         # Fitted to OFIQ's published outputs: low below ~0.005, best about 0.015-0.02, lower again past 0.05.
