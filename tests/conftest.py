@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import signal
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,10 +27,16 @@ def pipeline():
     return Pipeline()
 
 
-def ctrl_c_as_a_terminal_delivers_it() -> None:
-    """For a child process the tests interrupt: Ctrl-C at its default, as a terminal starts a command.
+def _ctrl_c_at_its_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def interruptible(command: list[str], **options: Any) -> subprocess.Popen:
+    """``command`` started with its output piped and Ctrl-C at its default, as a terminal starts a command.
 
     A suite started in the background (``pytest &`` in a script) inherits SIGINT ignored, and so would every
     scan it starts: the tests that send Ctrl-C would then measure the harness, not icaocheck.
     """
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_ctrl_c_at_its_default, **options
+    )

@@ -10,7 +10,6 @@ import platform
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -27,7 +26,7 @@ from icaocheck.cli import EXIT_USAGE, app
 from icaocheck.executors import usable_cores
 from icaocheck.io import load_image
 
-from .conftest import FIXTURES, ctrl_c_as_a_terminal_delivers_it
+from .conftest import FIXTURES, interruptible
 
 runner = CliRunner()
 # What Typer prints for a parameter's Python type: <bool>, <int>, <list[Path]>, <path>, ...
@@ -179,13 +178,7 @@ def test_ctrl_c_while_workers_start_prints_no_worker_traceback(tmp_path: Path) -
         shutil.copy(FIXTURES / "eyes_open_1.jpg", folder / f"p{index:02d}.jpg")
     command = [sys.executable, "-m", "icaocheck.cli", "scan", str(folder), "-w", "2", "-o", str(tmp_path / "r.csv")]
     # A session of its own, so that Ctrl-C can be sent as a terminal sends it: to the whole process group.
-    scan = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        preexec_fn=ctrl_c_as_a_terminal_delivers_it,
-    )
+    scan = interruptible(command, start_new_session=True)
     deadline = time.monotonic() + 120
     while len(_workers_of(scan.pid)) < 2 and scan.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)

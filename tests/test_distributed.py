@@ -25,7 +25,7 @@ import pytest
 from icaocheck.executors import DaskExecutor, SchedulerUnreachableError
 from icaocheck.storage import Listing, list_url, walk_urls
 
-from .conftest import EXAMPLES, REPO, ctrl_c_as_a_terminal_delivers_it
+from .conftest import EXAMPLES, REPO, interruptible
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
 pytest.importorskip("s3fs", reason="the dask extra is not installed")
@@ -169,13 +169,7 @@ def _scan_under_way(cluster: Cluster, archive: Path, report: Path) -> subprocess
     """A JSONL scan of ``archive`` on the cluster, returned once its report holds a few rows."""
     command = [str(BIN / "icaocheck"), "scan", str(archive), "-r", "--scheduler", cluster.address]
     command += ["--format", "jsonl", "-o", str(report), "--quiet"]
-    scan = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=ctrl_c_as_a_terminal_delivers_it,
-    )
+    scan = interruptible(command, text=True)
     deadline = time.monotonic() + SCAN_TIMEOUT_S
     while not report.exists() or len(report.read_bytes().splitlines()) < 4:
         assert scan.poll() is None, scan.communicate()
