@@ -4,10 +4,10 @@ Audits every example photo and a sample of the test split's photos of ../shared/
 ``same_results.py`` draws from) ``--repeat`` times each, in one process. ``--write-baseline`` stores every
 check's verdict, value, threshold, details and reason per photo in a JSON file; ``--compare`` audits the same
 photos with this checkout and reports, per check, the largest relative difference of its value and details
-and every verdict, reason or status that differs (exit 1 when a verdict differs or a value moved by more than
-``--tolerance``, relative). Either way it prints each check's median time per photo (the ``check_<name>``
-timings of all audits) and the machine's load average, so that two runs taken back to back can be set side by
-side; the JSON holds them too.
+and every status, verdict, threshold, reason or set of details that differs or is missing (exit 1 on any of
+these, or when a value moved by more than ``--tolerance``, relative). Either way it prints each check's median
+time per photo (the ``check_<name>`` timings of all audits) and the machine's load average, so that two runs
+taken back to back can be set side by side; the JSON holds them too.
 
     python benchmarks/check_costs.py --write-baseline work/check_costs/baseline.json
     # ... change the checks ...
