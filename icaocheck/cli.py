@@ -1095,6 +1095,7 @@ def evaluate(
     try:
         with console.status(f"scoring the held-out photos of {attribute} (cached in {work_dir})"):
             table, evaluation = evaluate_attribute(labels, attribute, work_dir, workers, cross_source, models, config)
+        evaluation.settings = list(overrides or [])  # the summaries say which pipeline their figures are of
     except ValueError as error:  # too few labelled photos on the validation side
         console.print(f"[red]error:[/] {error}")
         raise typer.Exit(EXIT_USAGE) from error

@@ -510,6 +510,7 @@ class Evaluation:
     paper_table_3: dict[str, tuple[float, float]] = field(default_factory=dict)
     shipped: str | None = None  # the decision the model card runs (its fusion's, or the classifier's)
     card_decision: str | None = None  # the decision of test_at_card_threshold (the card's before --write-threshold)
+    settings: list[str] = field(default_factory=list)  # the --set KEY=VALUE the pipeline scored with (none: default)
 
     def decision(self, name: str) -> DecisionResult:
         return next(d for d in self.decisions if d.decision == name)
@@ -664,6 +665,7 @@ def markdown_summary(evaluation: Evaluation) -> str:
         "validation photos of the other sources. FPR = compliant photos flagged, FNR = non-compliant photos passed; "
         "photos without a face or with a rotated face are not in the rates (see coverage). '—': class absent.",
         "",
+        *([f"Pipeline configured with `{' '.join(f'--set {s}' for s in e.settings)}`.", ""] if e.settings else []),
         "## Test",
         "",
         header.format("decision"),

@@ -27,6 +27,7 @@ from icaocheck.evaluate import (
     cross_source_rates,
     evaluate_table,
     fused_decision,
+    markdown_summary,
     read_evaluation_set,
     read_table,
     score_photos,
@@ -131,6 +132,11 @@ def test_the_card_as_shipped_is_measured_on_test_with_its_own_fusion_and_thresho
     assert at_card is not None and at_card.photos == len(test) and evaluation.card_threshold == 0.7
     assert evaluation.card_decision == fused.name
     assert at_card.fpr == flagged[labels == 0].mean() and at_card.fnr == (~flagged[labels == 1]).mean()
+    summary = markdown_summary(evaluation)
+    assert f"| {fused.name} as the card was when this ran" in summary and "--set" not in summary
+    # A summary of a pipeline configured with --set says so: its figures are not the default pipeline's.
+    evaluation.settings = ["landmarks.source=mesh", "detection.upsample=1"]
+    assert "`--set landmarks.source=mesh --set detection.upsample=1`" in markdown_summary(evaluation)
 
 
 def test_cross_source_calibrates_without_the_measured_source(table: list[PhotoScore]) -> None:
