@@ -15,7 +15,7 @@ fit faces (in inter-ocular distances). Every subset of one to three of them gets
 the subsets whose weights are all non-negative (a weighted mean), the one with the smallest mean error on
 the fit faces is kept. Prints the table as Python, then the
 held-out measures: NME per face (mean point error / outer-eye-corner distance, 300-W's convention), per
-region, the crop anchors' errors (as benchmarks/mesh_crop_anchors.py measures them) and the time dlib's
+region, the crop anchors' errors (from dlib, hand-picked mesh points and this table) and the time dlib's
 predictor and the conversion take on the same faces.
 """
 
@@ -59,7 +59,7 @@ REGIONS = {
 # The crop anchors (icaocheck.crops.cut_crops): each eye's six points and the twelve outer-lip points.
 ANCHORS = (range(36, 42), range(42, 48), range(48, 60))
 ANCHOR_NAMES = ("image-left eye", "image-right eye", "mouth")
-# benchmarks/mesh_crop_anchors.py's hand-picked mesh points for the same anchors, for comparison.
+# Hand-picked mesh points for the same anchors (dlib's six eye and twelve outer-lip points' places), for comparison.
 HAND_PICKED = (
     (33, 160, 158, 133, 153, 144),
     (362, 385, 387, 263, 373, 380),
