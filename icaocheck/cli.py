@@ -926,10 +926,7 @@ def train(
         Augmentation,
         typer.Option(
             metavar="PRESET",
-            help=(
-                "default, robust (adds directional light and strong gamma), low-light (robust plus dim-room "
-                "exposures), low-resolution (robust plus more, stronger shrinking, JPEG while small) or none."
-            ),
+            help=Augmentation.described(),
         ),
     ] = Augmentation.DEFAULT,
     tone_balance: Annotated[

@@ -122,11 +122,16 @@ LOW_RESOLUTION_AUGMENTATION = replace(
 class Augmentation(str, Enum):
     """The augmentation presets ``icaocheck train --augmentation`` offers."""
 
-    DEFAULT = "default"  # what the shipped models were trained with
-    ROBUST = "robust"  # the default plus directional light and strong gamma
-    LOW_LIGHT = "low-light"  # robust plus dim-room exposures
-    LOW_RESOLUTION = "low-resolution"  # robust plus more and stronger shrinking, JPEG while small
-    NONE = "none"  # the crops as they are
+    DEFAULT = "default"
+    ROBUST = "robust"
+    LOW_LIGHT = "low-light"
+    LOW_RESOLUTION = "low-resolution"
+    NONE = "none"
+
+    @classmethod
+    def described(cls) -> str:
+        """Every preset and what it adds, for the commands' --augmentation help."""
+        return "; ".join(f"{preset.value}: {_PRESET_SUMMARIES[preset]}" for preset in cls)
 
     def config(self) -> AugmentConfig | None:
         presets = {
@@ -136,6 +141,15 @@ class Augmentation(str, Enum):
             Augmentation.LOW_RESOLUTION: LOW_RESOLUTION_AUGMENTATION,
         }
         return presets.get(self)
+
+
+_PRESET_SUMMARIES = {
+    Augmentation.DEFAULT: "as the shipped eyes model was trained (mouth and cover: robust)",
+    Augmentation.ROBUST: "the default plus directional light and strong gamma",
+    Augmentation.LOW_LIGHT: "robust plus dim-room exposures",
+    Augmentation.LOW_RESOLUTION: "robust plus more and stronger shrinking, JPEG while small",
+    Augmentation.NONE: "the crops as they are",
+}
 
 
 def light_gain(size: int, strength: float, direction: float, radial: bool) -> np.ndarray:

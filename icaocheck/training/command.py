@@ -37,7 +37,10 @@ def _parser() -> argparse.ArgumentParser:
         "--exclude-source", action="append", default=[], help="leave this source's crops out (repeatable)"
     )
     train.add_argument(
-        "--augmentation", choices=[preset.value for preset in Augmentation], default=Augmentation.DEFAULT.value
+        "--augmentation",
+        choices=[preset.value for preset in Augmentation],
+        default=Augmentation.DEFAULT.value,
+        help=Augmentation.described(),
     )
     train.add_argument("--run-dir", type=Path, default=None, help="also keep the checkpoint and history here")
 
