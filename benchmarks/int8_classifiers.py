@@ -40,8 +40,7 @@ import onnx
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
 from icaocheck.classify import ModelCard
-from icaocheck.evaluate import PhotoScore, read_table
-from icaocheck.fusion import Fusion
+from icaocheck.evaluate import card_calibration, read_table
 from icaocheck.model_files import models_dir, onnx_session, sha256_of, update_manifest
 from icaocheck.split import Split, split_of
 from icaocheck.training.metrics import eer
@@ -120,19 +119,6 @@ def quantise(
     update_manifest(out_dir, entries)
 
 
-def _fused(rows: list[PhotoScore], card: dict) -> np.ndarray:
-    """Each photo's score as the card decides: its fusion of classifier and feature, the worst part; else the CNN."""
-    if not card.get("fusion"):
-        return np.array([row.values["cnn"] for row in rows])
-    fusion = Fusion(**card["fusion"])
-    cnn = ("cnn_right_eye", "cnn_left_eye") if len(fusion.features) == 2 else ("cnn",)
-    parts = [
-        fusion.apply(np.array([row.values[c] for row in rows]), np.array([row.values[f] for row in rows]))
-        for c, f in zip(cnn, fusion.features, strict=True)
-    ]
-    return np.max(parts, axis=0)
-
-
 def _rates(verdicts: np.ndarray, labels: np.ndarray) -> str:
     return f"FPR {np.mean(verdicts[labels == 0]) * 100:.2f} % FNR {np.mean(~verdicts[labels == 1]) * 100:.2f} %"
 
@@ -144,13 +130,16 @@ def compare(attribute: str, fp32_dir: Path, int8_dir: Path, card_path: Path) -> 
     a, b = read_table(fp32_table), read_table(int8_table)
     if [r.photo for r in a] != [r.photo for r in b]:
         sys.exit("expected the two score tables to hold the same photos in the same order")
-    needed = ["cnn", *card.get("fusion", {}).get("features", [])]
+    shipped = card_calibration(attribute, card)
+    if shipped is None:
+        sys.exit(f"expected a threshold in {card_path}")
+    needed = ["cnn", *shipped.decision.columns]
     for split in ("validation", "test"):
         pairs = [
             (x, y) for x, y in zip(a, b, strict=True) if x.photo.split == split and x.has(needed) and y.has(needed)
         ]
         labels = np.array([x.photo.label for x, _ in pairs])
-        sx, sy = _fused([x for x, _ in pairs], card), _fused([y for _, y in pairs], card)
+        sx, sy = shipped.scores([x for x, _ in pairs]), shipped.scores([y for _, y in pairs])
         vx, vy = sx >= card["threshold"], sy >= card["threshold"]
         cnn = np.abs([x.values["cnn"] - y.values["cnn"] for x, y in pairs])
         flips = int(np.sum(vx != vy))

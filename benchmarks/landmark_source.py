@@ -27,8 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from icaocheck.config import Config, LandmarkConfig, LandmarkSource
-from icaocheck.evaluate import DECISIONS, Calibration, _labels, _on_split, fused_decision, rates, read_table
-from icaocheck.fusion import Fusion
+from icaocheck.evaluate import DECISIONS, _labels, _on_split, card_calibration, rates, read_table
 from icaocheck.model_files import models_dir
 from icaocheck.pipeline import Pipeline
 from icaocheck.split import Split
@@ -51,10 +50,9 @@ GEOMETRY_CHECKS = (
 
 def cards(attribute: str, tables: dict[str, Path]) -> None:
     card = json.loads((models_dir() / f"{attribute}.json").read_text())
-    fused = card.get("fusion")
-    decision = fused_decision(attribute) if fused else DECISIONS[attribute][0]
-    assert decision is not None
-    shipped = Calibration(decision, card["threshold"], Fusion(**fused) if fused else None)
+    shipped = card_calibration(attribute, card)
+    assert shipped is not None, f"the {attribute} card has no threshold"
+    decision = shipped.decision
     flagged: dict[str, dict[str, tuple[bool, int, str]]] = {}
     for source, path in tables.items():
         table = read_table(path)

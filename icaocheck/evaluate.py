@@ -596,14 +596,28 @@ def evaluate_attribute(
     photos = [photo for labels_csv in labels for photo in read_evaluation_set(labels_csv, attribute)]
     table = collect_scores(photos, attribute, work_dir, workers, models, config)
     card = json.loads(((models or models_dir()) / f"{attribute}.json").read_text())
-    fused = fused_decision(attribute)
-    fusion = Fusion(**card["fusion"]) if card.get("fusion") and fused is not None else None
-    # A fused card's threshold applies to fused scores, not to the classifier's.
-    shipped = fused if fusion is not None and fused is not None else DECISIONS[attribute][0]
-    as_shipped = Calibration(shipped, card["threshold"], fusion) if card.get("threshold") is not None else None
+    as_shipped = card_calibration(attribute, card)
     evaluation = evaluate_table(attribute, table, as_shipped, cross_source)
-    evaluation.shipped = shipped.name
+    evaluation.shipped = card_decision(attribute, card).name
     return table, evaluation
+
+
+def card_decision(attribute: str, card: dict[str, Any]) -> Decision:
+    """The decision a model card of ``attribute`` runs: its fusion's when it ships one, else the classifier's."""
+    fused = fused_decision(attribute)
+    return fused if card.get("fusion") and fused is not None else DECISIONS[attribute][0]
+
+
+def card_calibration(attribute: str, card: dict[str, Any]) -> Calibration | None:
+    """The card as it is: its decision with its own fusion weights and threshold (None without a threshold).
+
+    A fused card's threshold applies to fused scores, not to the classifier's.
+    """
+    if card.get("threshold") is None:
+        return None
+    decision = card_decision(attribute, card)
+    fusion = Fusion(**card["fusion"]) if decision.cnn and decision.feature else None
+    return Calibration(decision, card["threshold"], fusion)
 
 
 # The fusion the eyes and mouth cards ship (issue 8). Not the lowest cross-source error here: that
