@@ -145,6 +145,45 @@ def test_the_normalised_photo_is_the_top_of_the_whole_photo_scaled(pipeline, nam
     np.testing.assert_array_equal(evidence.normalised_points, (evidence.points + 0.5) * scale - 0.5)
 
 
+@pytest.mark.parametrize("turn", [cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_180, cv2.ROTATE_90_COUNTERCLOCKWISE])
+def test_the_measures_read_only_the_scaled_top_whatever_the_face_s_layout(pipeline, turn) -> None:
+    # The portrait and its landmarks turned together (dlib itself always fits an upright face, and the
+    # face_upright gate keeps turned faces from the measures; a mesh-placed layout need not be upright): an eye or
+    # a brow is then the lowest landmark, and the cheeks read below the eyes lie past it.
+    upright = _evidence(pipeline, EXAMPLES / "portrait_600x800.jpg")
+    height, width = upright.gray.shape
+    x, y = upright.points[:, 0], upright.points[:, 1]
+    points = {
+        cv2.ROTATE_90_CLOCKWISE: np.column_stack([height - 1 - y, x]),
+        cv2.ROTATE_180: np.column_stack([width - 1 - x, height - 1 - y]),
+        cv2.ROTATE_90_COUNTERCLOCKWISE: np.column_stack([y, width - 1 - x]),
+    }[turn]
+    gray = cv2.rotate(upright.gray, turn)
+    partial, whole = (
+        PhotoEvidence(
+            upright.record,
+            upright.faces,
+            upright.faces.index(upright.face),
+            upright.landmarks,
+            upright.crops,
+            gray=gray,
+        )
+        for _ in range(2)
+    )
+    partial.__dict__["points"] = whole.__dict__["points"] = points
+    factor = whole.normalised_factor
+    if factor >= 1:
+        scaled = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR)
+    else:
+        scaled, _ = shrunk(gray, factor)
+    assert partial.normalised_gray.shape[0] < scaled.shape[0]
+    whole.__dict__["_normalised"] = (scaled, scaled.shape[0])  # the cached product as before the partial scaling
+    for cls in _measures():
+        check = cls()
+        on_top, on_whole = run_check(check, partial, check.limit.default), run_check(check, whole, check.limit.default)
+        assert (on_top.verdict, on_top.value, on_top.details) == (on_whole.verdict, on_whole.value, on_whole.details)
+
+
 def test_a_check_that_raises_is_not_assessed_alone(pipeline) -> None:
     @register
     class Broken(Check):
