@@ -131,8 +131,10 @@ class PhotoEvidence:
         factor = self.normalised_factor
         # The checks read the face down to the jaw line, the cheeks 0.7 eye distances below the eyes and the
         # background beside and above the head down to the mouth: an eye distance below the lowest landmark holds
-        # them all. Further down lie the neck, shoulders and clothes, half or more of a portrait framed to the
-        # chest, and scaling them was the largest cost of the image-quality checks.
+        # them all, whatever the face's turn (each lies at most 0.7 eye distances below some landmark, and the
+        # outline's brows are raised up the image). Further down lie the neck, shoulders and clothes, half or more
+        # of a portrait framed to the chest, and scaling them was the largest cost of the image-quality checks.
+        # A check that reads lower must move this bound: slicing past the kept rows clips without an error.
         rows = math.ceil((float(self.points[:, 1].max()) + 0.5) * factor + NORMALISED_IED)
         if factor >= 1:
             return scaled_top(self.gray, factor, rows)
