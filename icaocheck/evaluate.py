@@ -21,7 +21,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -178,13 +178,14 @@ def score_photos(
 def table_path(work_dir: Path, attribute: str, models: Path | None = None, config: Config | None = None) -> Path:
     """Where the score table of ``attribute`` is cached.
 
-    Its name is a digest of what the scores depend on: the model files, icaocheck's own code and a
-    configuration other than the default, so a new model, detector or feature rescores instead of
-    reading stale scores.
+    Its name is a digest of what the scores depend on: the model files, icaocheck's own code and the
+    pipeline's configuration, so a new model, detector, feature or setting rescores instead of reading
+    stale scores.
     """
     digest = hashlib.sha256()
-    if config is not None and config != Config():
-        digest.update(repr(config).encode())
+    # Sets sorted: a frozenset's repr follows string hashing, which differs from one process to the next.
+    settings = {f.name: getattr(config or Config(), f.name) for f in fields(Config)}
+    digest.update(repr({k: sorted(v) if isinstance(v, frozenset) else v for k, v in settings.items()}).encode())
     model_dir = models or models_dir()
     for model in sorted(model_dir.glob("*.onnx")):
         digest.update(f"{model.name}:{sha256_of(model)}\n".encode())

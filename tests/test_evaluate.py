@@ -9,6 +9,9 @@ of ../shared/data through the whole pipeline and must reproduce what each model 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +20,7 @@ from typer.testing import CliRunner
 
 from icaocheck import evaluate as evaluate_module
 from icaocheck.cli import app
+from icaocheck.config import Config, LandmarkConfig, LandmarkSource
 from icaocheck.evaluate import (
     DECISIONS,
     Calibration,
@@ -80,6 +84,30 @@ def test_cached_table_is_named_by_the_models_it_was_scored_with(tmp_path: Path) 
     # Another detector scores other faces: the table is scored anew, not read stale.
     (models / "mtcnn_pnet.onnx").write_bytes((models_dir() / "mtcnn_rnet.onnx").read_bytes())
     assert table_path(tmp_path, "eyes", models) != before
+
+
+def test_cached_table_is_named_by_the_configuration_alike_in_every_process(tmp_path: Path) -> None:
+    mesh = Config(landmarks=LandmarkConfig(LandmarkSource.MESH))
+    assert table_path(tmp_path, "eyes", config=Config()) == table_path(tmp_path, "eyes")
+    assert table_path(tmp_path, "eyes", config=mesh) != table_path(tmp_path, "eyes")
+    # Checks left out by --set: a set of names, whose order varies with each process's string hashing.
+    code = (
+        "import sys; from pathlib import Path; from icaocheck.config import Config; "
+        "from icaocheck.evaluate import table_path; "
+        "print(table_path(Path(sys.argv[1]), 'eyes', config=Config(disabled_checks=frozenset(sys.argv[2:]))))"
+    )
+    names = ["sharpness", "compression", "head_pitch", "head_yaw", "dynamic_range"]
+    paths = {
+        subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path), *names],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in (1, 2, 3)
+    }
+    assert len(paths) == 1
 
 
 def test_threshold_is_the_validation_eer_of_the_worse_eye(table: list[PhotoScore]) -> None:
