@@ -181,18 +181,15 @@ def _decode_ms(jpeg: np.ndarray) -> float:
     return ms_since(clock)
 
 
-# What a fresh process does before its first result, as `icaocheck scan` or a worker does it; the
-# profile's Config comes pickled on stdin (what it loads, e.g. dlib or not, is part of the cost).
+# What a fresh process does before its first result, as `icaocheck scan` or a worker does it; the pipeline's
+# settings, the profile's Config among them (what it loads, e.g. dlib or not, is part of the cost), come
+# pickled on stdin.
 _COLD_START = """
 import pickle
 import sys
-from pathlib import Path
 from icaocheck.pipeline import Pipeline
-config = pickle.load(sys.stdin.buffer)
-min_side = int(sys.argv[3]) or None
-models = Path(sys.argv[4]) if sys.argv[4] else None
-mesh = sys.argv[5] == "mesh"
-Pipeline(config, models, threads=int(sys.argv[2]), decode_min_side=min_side, mesh=mesh).audit(sys.argv[1])
+image, config, models, options = pickle.load(sys.stdin.buffer)
+Pipeline(config, models, **options).audit(image)
 """
 
 
@@ -205,12 +202,13 @@ def cold_start_ms(
     config: Config | None = None,
 ) -> float | None:
     """Milliseconds from starting a Python process to its first result on ``image``; None if it cannot run."""
-    arguments = [str(image), str(threads), str(decode_min_side or 0), str(models or ""), "mesh" if mesh else ""]
+    options = {"threads": threads, "decode_min_side": decode_min_side, "mesh": mesh}
+    settings = pickle.dumps((image, config, models, options))
     clock = time.perf_counter()
     try:
         subprocess.run(
-            [sys.executable, "-c", _COLD_START, *arguments],
-            input=pickle.dumps(config or Config()),
+            [sys.executable, "-c", _COLD_START],
+            input=settings,
             check=True,
             stdout=subprocess.DEVNULL,
         )
