@@ -985,7 +985,8 @@ def train(
         "icaocheck evaluate ../shared/data/labels.csv -a eyes",
         "icaocheck evaluate ../shared/data/labels.csv -a mouth --write-threshold",
         "icaocheck evaluate ../shared/data/labels.csv -a eyes --set landmarks.source=mesh --out evaluation/mesh",
-        "icaocheck evaluate ../shared/data/labels.csv -a mouth --cross-source --retrain --crops work/crops --epochs 12",
+        "icaocheck evaluate ../shared/data/labels.csv -a mouth --cross-source --retrain --crops work/crops "
+        "--augmentation robust",
     ),
 )
 def evaluate(
