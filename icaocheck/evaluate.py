@@ -456,6 +456,14 @@ def evaluate_decision(decision: Decision, table: Sequence[PhotoScore], cross_sou
     return result
 
 
+def calibration_without(rows: Sequence[PhotoScore], source: str) -> list[PhotoScore]:
+    """The validation photos of ``rows`` that a measurement of ``source`` may calibrate on: the other sources',
+    less any photo in one of ``source``'s groups (in ``rows``)."""
+    groups = {row.photo.group for row in rows if row.photo.source == source}
+    validation = _on_split(rows, Split.VALIDATION)
+    return [row for row in validation if row.photo.source != source and row.photo.group not in groups]
+
+
 def cross_source_rates(decision: Decision, usable: Sequence[PhotoScore]) -> tuple[dict[str, Rates], Rates | None]:
     """For each source S: calibrated on the validation photos of every other source, measured on S's held-out photos.
 
@@ -467,10 +475,8 @@ def cross_source_rates(decision: Decision, usable: Sequence[PhotoScore]) -> tupl
     calibrated for, and is left out.
     """
     per_source: dict[str, Rates] = {}
-    validation = _on_split(usable, Split.VALIDATION)
     for source, rows in _by_source(usable).items():
-        groups = {row.photo.group for row in usable if row.photo.source == source}
-        others = [row for row in validation if row.photo.source != source and row.photo.group not in groups]
+        others = calibration_without(usable, source)
         if len({row.photo.label for row in others}) < 2:
             continue  # the other sources alone hold one class: nothing to calibrate on without this one
         calibration = calibrate(decision, others)

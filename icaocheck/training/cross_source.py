@@ -38,6 +38,7 @@ from icaocheck.evaluate import (
     _labels,
     _percent,
     calibrate,
+    calibration_without,
     collect_scores,
     pooled,
     rates,
@@ -188,12 +189,8 @@ def source_figures(decision: Decision, table: Sequence[PhotoScore], source: str)
     not calibrated on. None when the other sources' validation photos hold one class only.
     """
     usable = [row for row in table if row.has(decision.columns)]
-    groups = {row.photo.group for row in table if row.photo.source == source}
-    others = [
-        r
-        for r in usable
-        if r.photo.source != source and r.photo.group not in groups and r.photo.split == Split.VALIDATION.value
-    ]
+    # source's groups from all its photos, scored or not, so that calibration leaves out every photo it shares.
+    others = [row for row in calibration_without(table, source) if row.has(decision.columns)]
     if len({row.photo.label for row in others}) < 2:
         return None
     calibration = calibrate(decision, others)
