@@ -602,6 +602,11 @@ def test_a_model_trained_without_a_source_is_reused_only_with_the_same_preset(tm
     assert retrained._reusable(*settings, Augmentation.ROBUST)
     assert not retrained._reusable(*settings, Augmentation.LOW_LIGHT)
     assert not retrained._reusable(*settings, Augmentation.LOW_RESOLUTION)
+    # A model trained on the crops as they are records no lines: not one of the default preset's.
+    training["augmentation"] = []
+    card.write_text(json.dumps({"data": data, "training": training}))
+    assert retrained._reusable(*settings, Augmentation.NONE)
+    assert not retrained._reusable(*settings, Augmentation.DEFAULT)
 
 
 def test_retrained_figures_do_not_calibrate_on_the_left_out_sources_photos() -> None:

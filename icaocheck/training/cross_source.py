@@ -127,8 +127,8 @@ def _same_augmentation(recorded: object, augmentation: Augmentation) -> bool:
     existed has no line for it and trained without it: the missing line counts as the transform's default (off),
     so a model trained before a preset added its transform is still reused."""
     transforms = augmentation.config()
-    if transforms is None or not isinstance(recorded, list):
-        return recorded == []
+    if transforms is None or not recorded or not isinstance(recorded, list):
+        return transforms is None and recorded == []  # no lines: trained on the crops as they are
     wanted = dict(line.split("=", 1) for line in transforms.describe())
     defaults = dict(line.split("=", 1) for line in AugmentConfig().describe())
     have = dict(str(line).split("=", 1) for line in recorded)
